@@ -1,0 +1,198 @@
+// The cross-request batcher: one lane (a DataLoader) per model and operation, shared by every request
+// in the process, so that texts arriving from different clients within a short window share one
+// model call. DataLoader's own cache is off: caching results is the resilience layer's job.
+//
+// A lane's batch is dispatched when it is full, or when it has waited maxDelayMs and the backend has
+// a free worker: while every worker is busy the batch keeps filling, which is what makes batches grow
+// with load instead of queuing many small ones (continuous batching).
+import DataLoader from 'dataloader';
+import { OverloadedError } from '../errors/errors.js';
+
+export interface BatchOptions {
+  /** Most items in one call of the batch function. */
+  maxBatchSize: number;
+  /** How long a batch waits for more items before it is sent, in ms. */
+  maxDelayMs: number;
+  /** Most items a lane holds (waiting or computing); beyond it new items fail with OVERLOADED. */
+  maxQueue: number;
+}
+
+/** What a lane asks of the backend to pace dispatch; without it batches go as soon as they are due. */
+export interface Capacity {
+  readonly idleWorkers: number;
+  onIdle(listener: () => void): () => void;
+}
+
+export interface BatcherStats {
+  /** Calls of batch functions (model calls before any sub-batching). */
+  batches: number;
+  /** Items those calls carried. */
+  items: number;
+  /** Items answered from an identical item already in flight. */
+  deduplicated: number;
+  /** Items dropped because every client waiting for them had gone away. */
+  abandoned: number;
+  /** Items refused because their lane was full. */
+  rejected: number;
+}
+
+export type BatchFn<K, V> = (keys: readonly K[]) => Promise<(V | Error)[]>;
+
+export interface LaneSpec<K, V> {
+  fn: BatchFn<K, V>;
+  /** Identity of an item: items with equal keys in flight together are computed once. */
+  keyOf: (key: K) => string;
+  capacity?: Capacity;
+}
+
+export class AbandonedError extends Error {
+  override name = 'AbandonedError';
+  constructor() {
+    super('every client waiting for this item has gone away');
+  }
+}
+
+interface Entry<K> {
+  key: K;
+  signals: AbortSignal[];
+}
+
+class Lane<K, V> {
+  private readonly loader: DataLoader<Entry<K>, V>;
+  private readonly inFlight = new Map<string, { entry: Entry<K>; promise: Promise<V> }>();
+  /** Items in the batch that is filling now. */
+  private filling = 0;
+  private flushFilling: (() => void) | undefined;
+  private readonly dueQueue: Array<() => void> = [];
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly spec: LaneSpec<K, V>,
+    private readonly options: BatchOptions,
+    private readonly stats: BatcherStats,
+  ) {
+    this.loader = new DataLoader<Entry<K>, V>((entries) => this.dispatch(entries), {
+      cache: false,
+      maxBatchSize: options.maxBatchSize,
+      batchScheduleFn: (run) => this.schedule(run),
+    });
+  }
+
+  get depth(): number {
+    return this.inFlight.size;
+  }
+
+  load(key: K, signal?: AbortSignal): Promise<V> {
+    const id = this.spec.keyOf(key);
+    const same = this.inFlight.get(id);
+    if (same) {
+      this.stats.deduplicated++;
+      if (signal) same.entry.signals.push(signal);
+      else same.entry.signals.length = 0; // a waiter that cannot go away keeps the item alive
+      return same.promise;
+    }
+    if (this.inFlight.size >= this.options.maxQueue) {
+      this.stats.rejected++;
+      return Promise.reject(
+        new OverloadedError(`too many texts waiting for this model (${this.options.maxQueue}); retry later`, {
+          limit: this.options.maxQueue,
+        }),
+      );
+    }
+    const entry: Entry<K> = { key, signals: signal ? [signal] : [] };
+    const promise = this.loader.load(entry);
+    this.inFlight.set(id, { entry, promise });
+    const forget = () => this.inFlight.delete(id);
+    promise.then(forget, forget);
+    // load() may have started a new batch (schedule ran synchronously and reset the count).
+    if (++this.filling >= this.options.maxBatchSize) this.flushFilling?.();
+    return promise;
+  }
+
+  private schedule(run: () => void): void {
+    this.filling = 0;
+    let due = false;
+    const go = () => {
+      if (due) return;
+      due = true;
+      clearTimeout(timer);
+      if (this.flushFilling === go) this.flushFilling = undefined;
+      this.whenCapacity(run);
+    };
+    const timer = setTimeout(go, this.options.maxDelayMs);
+    this.flushFilling = go;
+  }
+
+  /** Runs `run` now if the backend has a free worker (or no pacing), else when one frees up. */
+  private whenCapacity(run: () => void): void {
+    const capacity = this.spec.capacity;
+    if (!capacity || (this.dueQueue.length === 0 && capacity.idleWorkers > 0)) return run();
+    this.dueQueue.push(run);
+    this.unsubscribe ??= capacity.onIdle(() => this.drainDue());
+  }
+
+  private drainDue(): void {
+    const capacity = this.spec.capacity!;
+    while (this.dueQueue.length > 0 && capacity.idleWorkers > 0) this.dueQueue.shift()!();
+    if (this.dueQueue.length === 0) {
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+    }
+  }
+
+  private async dispatch(entries: readonly Entry<K>[]): Promise<(V | Error)[]> {
+    const live: number[] = [];
+    const results: (V | Error)[] = entries.map((e, i) => {
+      const gone = e.signals.length > 0 && e.signals.every((s) => s.aborted);
+      if (!gone) live.push(i);
+      return gone ? new AbandonedError() : (undefined as V);
+    });
+    this.stats.abandoned += entries.length - live.length;
+    if (live.length === 0) return results;
+    this.stats.batches++;
+    this.stats.items += live.length;
+    try {
+      const out = await this.spec.fn(live.map((i) => entries[i]!.key));
+      live.forEach((i, j) => (results[i] = out[j]!));
+    } catch (e) {
+      // A failed call fails each of its items rather than leaving any waiter hanging.
+      const error = e instanceof Error ? e : new Error(String(e));
+      for (const i of live) results[i] = error;
+    }
+    return results;
+  }
+}
+
+export class Batcher {
+  private readonly lanes = new Map<string, Lane<unknown, unknown>>();
+  readonly stats: BatcherStats = { batches: 0, items: 0, deduplicated: 0, abandoned: 0, rejected: 0 };
+
+  constructor(private readonly options: BatchOptions) {}
+
+  /**
+   * Queues `key` on `lane` (created on first use from `spec`) and resolves with its result. Items of
+   * one lane must be batchable together: same model and same output-changing options.
+   */
+  load<K, V>(lane: string, spec: LaneSpec<K, V>, key: K, signal?: AbortSignal): Promise<V> {
+    return this.lane(lane, spec).load(key, signal);
+  }
+
+  loadMany<K, V>(lane: string, spec: LaneSpec<K, V>, keys: readonly K[], signal?: AbortSignal): Promise<V[]> {
+    const l = this.lane(lane, spec);
+    return Promise.all(keys.map((k) => l.load(k, signal)));
+  }
+
+  /** Items waiting or computing, per lane (queue depth). */
+  depths(): Record<string, number> {
+    return Object.fromEntries([...this.lanes].map(([name, lane]) => [name, lane.depth]));
+  }
+
+  private lane<K, V>(name: string, spec: LaneSpec<K, V>): Lane<K, V> {
+    let lane = this.lanes.get(name) as Lane<K, V> | undefined;
+    if (!lane) {
+      lane = new Lane(spec, this.options, this.stats);
+      this.lanes.set(name, lane as Lane<unknown, unknown>);
+    }
+    return lane;
+  }
+}

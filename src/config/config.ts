@@ -1,0 +1,90 @@
+// One typed, validated configuration object, read from the environment once at start-up.
+// Every variable is documented where it is declared, with its default; a bad value stops the
+// process with a message naming the variable, never a half-configured server.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository's models/ folder, found from this file so that the cwd does not matter. */
+const BUILT_IN_MODELS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
+
+const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const executionProvider = z.enum(['cpu', 'cuda']);
+
+export const configSchema = z.object({
+  /** PORT: TCP port of the HTTP server; 0 picks a free one (tests). */
+  PORT: int(4000, 0, 65535),
+  /** HOST: address to bind; 0.0.0.0 so that containers can be reached. */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** MODELS_DIR: model repository, one folder per model (Hugging Face layout + model.json). */
+  MODELS_DIR: z.string().min(1).default(BUILT_IN_MODELS),
+  /** MAX_TEXT_CHARS: longest text accepted, in characters (UTF-16 code units), before tokenizing. */
+  MAX_TEXT_CHARS: int(200_000, 1),
+  /** MAX_BATCH_TEXTS: most texts in one classifyBatch/embedBatch call. */
+  MAX_BATCH_TEXTS: int(256, 1),
+  /** MAX_BODY_BYTES: largest HTTP request body; larger ones get 413 with BAD_USER_INPUT. */
+  MAX_BODY_BYTES: int(8 * 1024 * 1024, 1024),
+  /** BATCH_MAX_SIZE: most texts the batcher sends to a model in one call. */
+  BATCH_MAX_SIZE: int(32, 1, 4096),
+  /** BATCH_MAX_DELAY_MS: how long the batcher waits for more texts before it runs a partial batch. */
+  BATCH_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
+  /** BATCH_MAX_QUEUE: most texts waiting or computing per model; beyond it requests fail with OVERLOADED. */
+  BATCH_MAX_QUEUE: int(2048, 1),
+  /** BATCH_MAX_TOKENS: most padded tokens (rows x longest row) in one model call, like TEI's max-batch-tokens. */
+  BATCH_MAX_TOKENS: int(16_384, 1),
+  /** BATCH_MAX_PADDING_RATIO: padded tokens allowed per real token in one call; 1.3 = at most 30% padding. */
+  BATCH_MAX_PADDING_RATIO: z.coerce.number().min(1).default(1.3),
+  /** INFERENCE_WORKERS: worker threads per model running onnxruntime; 0 runs it on the main thread. */
+  INFERENCE_WORKERS: int(1, 0, 64),
+  /** ORT_EXECUTION_PROVIDERS: comma-separated, in order of preference; cuda falls back to cpu with a warning. */
+  ORT_EXECUTION_PROVIDERS: z
+    .string()
+    .default('cpu')
+    .transform((s) => s.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(executionProvider).min(1)),
+  /** ORT_GRAPH_OPTIMIZATION: onnxruntime graph optimisation level. */
+  ORT_GRAPH_OPTIMIZATION: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+  /** ORT_INTRA_OP_THREADS: threads per model call; 0 lets onnxruntime use every core. */
+  ORT_INTRA_OP_THREADS: int(0, 0, 256),
+  /**
+   * ONNX_VARIANT: which weights file to load where a model ships several: `fp32` (onnx/model.onnx) or
+   * `quantized` (onnx/model_quantized.onnx; models without one load model.onnx and say so in the log).
+   */
+  ONNX_VARIANT: z.enum(['fp32', 'quantized']).default('fp32'),
+  /** MODEL_VARIANTS: per-model override of ONNX_VARIANT, e.g. `spam-bert=quantized,other=fp32`. */
+  MODEL_VARIANTS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: Record<string, 'fp32' | 'quantized'> = {};
+      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const [name, variant] = pair.split('=').map((p) => p.trim());
+        if (!name || (variant !== 'fp32' && variant !== 'quantized')) {
+          ctx.addIssue({ code: 'custom', message: `expected name=fp32|quantized, got "${pair}"` });
+          return z.NEVER;
+        }
+        out[name] = variant;
+      }
+      return out;
+    }),
+  /** SHUTDOWN_GRACE_MS: on SIGTERM, how long requests in flight may take before the process exits. */
+  SHUTDOWN_GRACE_MS: int(10_000, 0),
+  /** LOG_LEVEL: pino level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the configuration from `env`; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,10 @@
+// Public error codes: part of the API (extensions.code). Add, never rename.
+export enum ErrorCode {
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  MODEL_NOT_FOUND = 'MODEL_NOT_FOUND',
+  WRONG_TASK = 'WRONG_TASK',
+  MODEL_UNAVAILABLE = 'MODEL_UNAVAILABLE',
+  OVERLOADED = 'OVERLOADED',
+  SHUTTING_DOWN = 'SHUTTING_DOWN',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}

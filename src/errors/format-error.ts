@@ -1,0 +1,45 @@
+// The one place where errors become what a client sees.
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { ErrorCode } from './codes.js';
+import { GatewayError } from './errors.js';
+
+/** Codes produced by GraphQL itself (parse, validation, variable coercion) that pass through unchanged. */
+const GRAPHQL_OWN_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+export type InternalErrorSink = (error: unknown) => void;
+
+/** Builds Apollo's formatError: typed errors keep their code; anything else is hidden. */
+export function makeFormatError(onInternal: InternalErrorSink) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof GatewayError) {
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: original.code, ...original.details },
+      };
+    }
+    const code = formatted.extensions?.code;
+    const fromGraphQL = typeof code === 'string' && GRAPHQL_OWN_CODES.has(code) && original === error;
+    if (fromGraphQL) {
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    }
+    onInternal(original);
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

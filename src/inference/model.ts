@@ -1,0 +1,187 @@
+// One servable model: its descriptor, its tokenizer and its backend, and the post-processing that
+// turns raw outputs into answers. Knows nothing of GraphQL, batching or caching.
+import type { Capacity } from '../batching/batcher.js';
+import type { InferenceBackend, OutputTensor } from './backend.js';
+import type { ClassificationSpec, EmbeddingSpec, ModelSpec, Task } from './model-spec.js';
+import { clsPool, l2Normalize, meanPool, softmax } from './postprocess.js';
+import { planSubBatches, type PaddingPolicy } from './padding-plan.js';
+import { padBatch, type PaddedBatch } from './tensors.js';
+import type { EncodedText, TextEncoder } from './text-encoder.js';
+
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+
+export interface ClassifyOutput {
+  /** All labels, highest score first; scores sum to 1. */
+  scores: LabelScore[];
+}
+
+export interface EmbedOutput {
+  /** Pooled vector before any normalisation. */
+  vector: Float32Array;
+}
+
+/** Output names, in order of preference, that hold what each task needs (Optimum export names). */
+const CLASSIFICATION_OUTPUTS = ['logits'];
+const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
+const POOLED_OUTPUTS = ['sentence_embedding', 'pooler_output', 'embeddings'];
+
+export interface ModelCall {
+  model: string;
+  /** Texts in the call. */
+  rows: number;
+  /** rows x longest row. */
+  paddedTokens: number;
+  /** Wall time of the backend run, hand-off to a worker included. */
+  seconds: number;
+}
+
+/** Padding policy used when none is given: the whole batch in one call. */
+export const NO_SPLIT: PaddingPolicy = { maxBatchTokens: Number.POSITIVE_INFINITY, maxPaddingRatio: Number.POSITIVE_INFINITY };
+
+export abstract class Model {
+  /** How batches are cut into model calls; set from configuration by the registry's owner. */
+  padding: PaddingPolicy = NO_SPLIT;
+  /** Told of every model call (one sub-batch); telemetry hooks in here, the model does not know it. */
+  onCall: ((call: ModelCall) => void) | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly encoder: TextEncoder,
+    protected readonly backend: InferenceBackend,
+    /** The weights file in use, relative to the model folder. */
+    readonly file: string,
+  ) {}
+
+  /** The backend, where it can pace the batcher (a worker pool); undefined for in-process sessions. */
+  get capacity(): Capacity | undefined {
+    const b = this.backend as Partial<Capacity>;
+    return typeof b.idleWorkers === 'number' && typeof b.onIdle === 'function' ? (b as Capacity) : undefined;
+  }
+
+  /**
+   * Runs `texts` as one or more padded calls (see padding-plan.ts), concurrently so that a worker pool
+   * can spread them, and hands each call's output to `read` with the row of each text.
+   */
+  protected async runPlanned<R>(
+    texts: readonly EncodedText[],
+    output: string,
+    read: (out: OutputTensor, batch: PaddedBatch, row: number) => R,
+  ): Promise<R[]> {
+    const results = new Array<R>(texts.length);
+    const plan = planSubBatches(
+      texts.map((t) => t.ids.length),
+      this.padding,
+    );
+    await Promise.all(
+      plan.map(async (indices) => {
+        const batch = padBatch(
+          indices.map((i) => texts[i]!.ids),
+          this.encoder.padId,
+        );
+        // Kept before the run: a worker backend takes over the tensors' memory.
+        const view = { ...batch, attentionMask: batch.attentionMask.slice() };
+        const started = performance.now();
+        const { [output]: out } = await this.backend.run(batch, [output]);
+        this.onCall?.({ model: this.name, rows: indices.length, paddedTokens: view.batch * view.sequence, seconds: (performance.now() - started) / 1000 });
+        if (!out) throw new Error(`model ${this.name}: no output ${output}`);
+        indices.forEach((i, row) => (results[i] = read(out, view, row)));
+      }),
+    );
+    return results;
+  }
+
+  abstract readonly spec: ModelSpec;
+
+  get task(): Task {
+    return this.spec.task;
+  }
+
+  get version(): string {
+    return this.spec.version;
+  }
+
+  get executionProvider(): string {
+    return this.backend.executionProvider;
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+}
+
+export class ClassificationModel extends Model {
+  private readonly output: string;
+
+  constructor(
+    name: string,
+    readonly spec: ClassificationSpec,
+    encoder: TextEncoder,
+    backend: InferenceBackend,
+    file: string,
+  ) {
+    super(name, encoder, backend, file);
+    this.output = pickOutput(backend.outputNames, CLASSIFICATION_OUTPUTS, 'logits');
+  }
+
+  classify(texts: readonly EncodedText[]): Promise<ClassifyOutput[]> {
+    const labels = this.spec.labels;
+    return this.runPlanned(texts, this.output, (logits, batch, b) => {
+      if (logits.dims.length !== 2 || logits.dims[0] !== batch.batch || logits.dims[1] !== labels.length) {
+        throw new Error(`model ${this.name}: ${this.output} has dims [${logits.dims}], expected [${batch.batch}, ${labels.length}]`);
+      }
+      const probs = softmax(logits.data.subarray(b * labels.length, (b + 1) * labels.length));
+      const scores = labels.map((label, i) => ({ label, score: probs[i]! }));
+      scores.sort((x, y) => y.score - x.score);
+      return { scores };
+    });
+  }
+}
+
+export class EmbeddingModel extends Model {
+  private readonly output: string;
+  private readonly pooled: boolean;
+
+  constructor(
+    name: string,
+    readonly spec: EmbeddingSpec,
+    encoder: TextEncoder,
+    backend: InferenceBackend,
+    file: string,
+  ) {
+    super(name, encoder, backend, file);
+    const wanted = spec.pooling === 'none' ? POOLED_OUTPUTS : TOKEN_OUTPUTS;
+    this.output = pickOutput(backend.outputNames, wanted, spec.pooling === 'none' ? 'a pooled embedding' : 'token embeddings');
+    this.pooled = spec.pooling === 'none';
+  }
+
+  embed(texts: readonly EncodedText[]): Promise<EmbedOutput[]> {
+    const width = this.spec.dimensions;
+    const rank = this.pooled ? 2 : 3;
+    return this.runPlanned(texts, this.output, (out, batch, b) => {
+      if (out.dims.length !== rank || out.dims[0] !== batch.batch || out.dims[rank - 1] !== width) {
+        throw new Error(`model ${this.name}: ${this.output} has dims [${out.dims}], expected ${rank} dims ending in ${width}`);
+      }
+      if (this.pooled) return { vector: out.data.slice(b * width, (b + 1) * width) };
+      const vector =
+        this.spec.pooling === 'cls'
+          ? clsPool(out.data, b, batch.sequence, width)
+          : meanPool(out.data, batch.attentionMask, b, batch.sequence, width);
+      return { vector };
+    });
+  }
+
+  /** The vector a client gets: unit length when asked. */
+  static finish(vector: Float32Array, normalize: boolean): Float32Array {
+    return normalize ? l2Normalize(vector) : vector;
+  }
+}
+
+function pickOutput(names: readonly string[], wanted: readonly string[], what: string): string {
+  const hit = wanted.find((w) => names.includes(w));
+  if (hit) return hit;
+  if (names.length === 1) return names[0]!;
+  throw new Error(`graph has no output holding ${what} (looked for ${wanted.join(', ')}; it has ${names.join(', ')})`);
+}

@@ -1,0 +1,28 @@
+// Messages between the main thread and a session worker. Tensor buffers travel in transfer lists,
+// so a batch crosses the thread boundary without being copied.
+import type { OnnxSettings } from './session-options.js';
+
+export interface InitRequest {
+  type: 'init';
+  file: string;
+  settings: OnnxSettings;
+}
+
+export interface RunRequest {
+  type: 'run';
+  id: number;
+  batch: number;
+  sequence: number;
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  tokenTypeIds: BigInt64Array;
+  outputs: string[];
+}
+
+export type WorkerRequest = InitRequest | RunRequest | { type: 'close' };
+
+export type WorkerReply =
+  | { type: 'ready'; inputNames: string[]; outputNames: string[]; provider: string; unavailable: string[] }
+  | { type: 'result'; id: number; outputs: Record<string, { data: Float32Array; dims: number[] }> }
+  | { type: 'error'; id: number | null; message: string }
+  | { type: 'closed' };

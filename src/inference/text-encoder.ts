@@ -1,0 +1,113 @@
+// Text -> token ids with exact truncation, over a tokenizer.json loaded by @huggingface/tokenizers
+// (the tokenizer implementation @huggingface/transformers uses). Never touches a network.
+import { Tokenizer } from '@huggingface/tokenizers';
+
+export interface EncodedText {
+  /** Token ids fed to the model, special tokens included. */
+  ids: number[];
+  /** Tokens the text has in full, special tokens included (>= ids.length). */
+  fullLength: number;
+  truncated: boolean;
+  /** How many of the fed ids are the unknown token (drift signal). */
+  unknown: number;
+}
+
+/** Characters tokenized per step when a text may be longer than the model takes. */
+const CHARS_PER_TOKEN_GUESS = 8;
+
+export class TextEncoder {
+  private readonly prefix: number[];
+  private readonly suffix: number[];
+  private readonly unkId: number | undefined;
+  readonly padId: number;
+
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    readonly maxTokens: number,
+  ) {
+    // The post-processor's special tokens around one sequence ([CLS] ... [SEP] for BERT, none for a
+    // word-level model), found by encoding a probe with and without them.
+    const probe = tokenizer.encode('probe', { add_special_tokens: false }).ids;
+    const full = tokenizer.encode('probe', { add_special_tokens: true }).ids;
+    const at = indexOfRun(full, probe);
+    if (at < 0) throw new Error('tokenizer post-processor does not keep the text tokens in one run');
+    this.prefix = full.slice(0, at);
+    this.suffix = full.slice(at + probe.length);
+    if (this.prefix.length + this.suffix.length >= maxTokens) {
+      throw new Error(`maxTokens ${maxTokens} leaves no room for text after special tokens`);
+    }
+    const vocab = tokenizer.get_vocab(true);
+    this.unkId = firstDefined(vocab, ['[UNK]', '<unk>', '[unk]']);
+    this.padId = firstDefined(vocab, ['[PAD]', '<pad>', '[pad]']) ?? 0;
+  }
+
+  get specialTokens(): number {
+    return this.prefix.length + this.suffix.length;
+  }
+
+  /**
+   * Encodes `text`, keeping at most maxTokens ids (special tokens kept at both ends). Long texts are
+   * tokenized in growing prefixes cut at whitespace, so a 100k-character input costs about what the
+   * model can use; since the pre-tokenizer splits on whitespace, a prefix tokenizes exactly as the same
+   * characters do inside the whole text. `countAll` tokenizes everything to report the full length.
+   */
+  encode(text: string, countAll = false): EncodedText {
+    const room = this.maxTokens - this.specialTokens;
+    let content: number[];
+    let complete: boolean;
+    if (countAll) {
+      content = this.contentIds(text);
+      complete = true;
+    } else {
+      ({ content, complete } = this.contentPrefix(text, room));
+    }
+    const truncated = content.length > room;
+    const kept = truncated ? content.slice(0, room) : content;
+    const ids = [...this.prefix, ...kept, ...this.suffix];
+    // An incomplete scan knows only a lower bound of the full length, and only needs it when truncated.
+    const fullLength = content.length + this.specialTokens;
+    let unknown = 0;
+    if (this.unkId !== undefined) for (const id of kept) if (id === this.unkId) unknown++;
+    return { ids, fullLength: complete ? fullLength : Math.max(fullLength, this.maxTokens + 1), truncated, unknown };
+  }
+
+  private contentIds(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  private contentPrefix(text: string, room: number): { content: number[]; complete: boolean } {
+    let window = Math.max(256, room * CHARS_PER_TOKEN_GUESS);
+    for (;;) {
+      if (window >= text.length) return { content: this.contentIds(text), complete: true };
+      const cut = whitespaceCut(text, window);
+      if (cut >= text.length) return { content: this.contentIds(text), complete: true };
+      const ids = this.contentIds(text.slice(0, cut));
+      // More than `room` tokens in the prefix: the first `room` are final whatever follows the cut.
+      if (ids.length > room) return { content: ids, complete: false };
+      window *= 4;
+    }
+  }
+}
+
+/** First index at or after `from` that starts a whitespace run, so the cut never splits a word. */
+function whitespaceCut(text: string, from: number): number {
+  const rest = text.slice(from);
+  const m = /\s/.exec(rest);
+  return m ? from + m.index : text.length;
+}
+
+function indexOfRun(haystack: number[], needle: number[]): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+function firstDefined(vocab: Map<string, number>, names: string[]): number | undefined {
+  for (const n of names) {
+    const id = vocab.get(n);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}

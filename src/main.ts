@@ -1,0 +1,36 @@
+// Entry point: configuration, then the gateway, then signal handling.
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from './config/config.js';
+import { startGateway } from './server/gateway.js';
+import { createLogger } from './telemetry/logger.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  console.error(e.message);
+  process.exit(2);
+}
+
+const log = createLogger(config.LOG_LEVEL);
+try {
+  const gateway = await startGateway(config, log);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'shutdown requested');
+      gateway.shutdown().then(
+        () => process.exit(0),
+        (e) => {
+          log.error({ err: e }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+  await gateway.ready;
+} catch (e) {
+  log.fatal({ err: e }, 'start-up failed');
+  // Let pino flush before exiting.
+  setTimeout(() => process.exit(1), 50);
+}

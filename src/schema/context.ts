@@ -1,0 +1,12 @@
+// What every resolver gets: the services, never the models or sessions themselves.
+import type { ModelRegistry } from '../inference/model-registry.js';
+import type { HealthService } from '../service/health.js';
+import type { NlpService } from '../service/nlp-service.js';
+
+export interface GatewayContext {
+  nlp: NlpService;
+  registry: ModelRegistry;
+  health: HealthService;
+  /** Aborted when the HTTP client goes away before its answer is sent. */
+  signal: AbortSignal;
+}

@@ -1,0 +1,76 @@
+// HTTP routes: /graphql (Apollo), /healthz (alive), /readyz (ready for traffic), /metrics (Prometheus).
+import type { ApolloServer } from '@apollo/server';
+import type { Registry } from 'prom-client';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { ErrorCode } from '../errors/codes.js';
+import type { GatewayContext } from '../schema/context.js';
+import type { HealthService } from '../service/health.js';
+
+export interface AppOptions {
+  apollo: ApolloServer<GatewayContext>;
+  context: Omit<GatewayContext, 'signal'>;
+  health: HealthService;
+  metrics: Registry;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+}
+
+/** A GraphQL-shaped error body for failures that happen before GraphQL runs. */
+function errorBody(code: ErrorCode | string, message: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+export function createApp({ apollo, context, health, metrics, maxBodyBytes }: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'alive' });
+  });
+
+  app.get('/readyz', (_req, res) => {
+    const report = health.report();
+    res.status(health.ready ? 200 : 503).json({
+      status: health.ready ? 'ready' : health.isDraining ? 'draining' : 'loading',
+      models: report.models.map(({ name, ready }) => ({ name, ready })),
+    });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.metrics());
+  });
+
+  app.use('/graphql', (_req, res, next) => {
+    if (!health.isDraining) return next();
+    res.status(503).set('Connection', 'close').json(errorBody(ErrorCode.SHUTTING_DOWN, 'the gateway is shutting down; retry on another replica'));
+  });
+
+  app.use(
+    '/graphql',
+    express.json({ limit: maxBodyBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => {
+        const gone = new AbortController();
+        res.once('close', () => {
+          if (!res.writableFinished) gone.abort();
+        });
+        return { ...context, signal: gone.signal };
+      },
+    }),
+  );
+
+  const onBodyError: ErrorRequestHandler = (err, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    const status = typeof err?.status === 'number' ? err.status : 500;
+    if (status === 413) {
+      res.status(413).json(errorBody(ErrorCode.BAD_USER_INPUT, `request body exceeds ${maxBodyBytes} bytes`));
+    } else if (status === 400) {
+      res.status(400).json(errorBody(ErrorCode.BAD_USER_INPUT, 'request body is not valid JSON'));
+    } else {
+      res.status(500).json(errorBody(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
+    }
+  };
+  app.use(onBodyError);
+  return app;
+}

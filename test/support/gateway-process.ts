@@ -1,0 +1,79 @@
+// Starts the built gateway (dist/main.js) as a real process on a loopback port, as a user would run it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = path.join(REPO, 'dist/main.js');
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  port: number;
+  base: string;
+  url: string;
+  logs: LogLine[];
+  /** Raw stdout and stderr, for asserting what is (not) logged. */
+  output: () => string;
+  waitReady(timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Spawns the gateway and resolves once it listens (models may still be loading). */
+export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: REPO,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  let raw = '';
+  child.stderr!.on('data', (d) => (raw += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      raw += `${line}\n`;
+      try {
+        const entry = JSON.parse(line) as LogLine;
+        logs.push(entry);
+        if (entry.msg === 'listening') resolve(entry.port as number);
+      } catch {
+        /* not JSON: kept in raw output */
+      }
+    });
+    exited.then((code) => reject(new Error(`gateway exited with ${code} before listening:\n${raw}`)));
+  });
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    child,
+    port,
+    base,
+    url: `${base}/graphql`,
+    logs,
+    output: () => raw,
+    exited,
+    async waitReady(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const res = await fetch(`${base}/readyz`).catch(() => undefined);
+        if (res?.status === 200) return;
+        if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${raw}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`gateway not ready after ${timeoutMs} ms:\n${raw}`);
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

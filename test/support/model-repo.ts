@@ -1,0 +1,36 @@
+// Builds throw-away model repositories from the tiny fixtures, to test loading and validation.
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { REPO } from './gateway-process.js';
+import { BERT_TOKENIZER_CONFIG, bertTokenizerJson } from './tiny-tokenizers.js';
+
+export const ONNX_FIXTURES = path.join(REPO, 'test/fixtures/onnx');
+
+export interface TinyModelOptions {
+  onnx?: string;
+  modelJson?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+export async function makeRepo(): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), 'nlp-models-'));
+}
+
+/** Writes a valid tiny two-label classifier folder (HF layout + model.json) into `repo`. */
+export async function addTinyClassifier(repo: string, name: string, options: TinyModelOptions = {}): Promise<string> {
+  const folder = path.join(repo, name);
+  await mkdir(path.join(folder, 'onnx'), { recursive: true });
+  await writeFile(
+    path.join(folder, 'config.json'),
+    JSON.stringify({ model_type: 'bert', id2label: { 0: 'ham', 1: 'spam' }, max_position_embeddings: 64, ...options.config }),
+  );
+  await writeFile(path.join(folder, 'tokenizer.json'), JSON.stringify(bertTokenizerJson()));
+  await writeFile(path.join(folder, 'tokenizer_config.json'), JSON.stringify(BERT_TOKENIZER_CONFIG));
+  await writeFile(
+    path.join(folder, 'model.json'),
+    JSON.stringify({ task: 'classification', version: '0.0.1', labels: ['ham', 'spam'], maxTokens: 16, ...options.modelJson }),
+  );
+  await copyFile(path.join(ONNX_FIXTURES, options.onnx ?? 'tiny-classifier.onnx'), path.join(folder, 'onnx/model.onnx'));
+  return folder;
+}

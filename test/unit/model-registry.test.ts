@@ -1,0 +1,150 @@
+// Model folders: a valid one serves; every kind of broken one stops loading with a message naming the
+// folder and the problem, and nothing stays half-loaded.
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ModelLoadError } from '../../src/errors/errors.js';
+import { ClassificationModel } from '../../src/inference/model.js';
+import { ModelRegistry } from '../../src/inference/model-registry.js';
+import { OnnxBackend } from '../../src/inference/onnx/onnx-backend.js';
+import { addTinyClassifier, makeRepo } from '../support/model-repo.js';
+
+const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 1 };
+const warnings: string[] = [];
+const loadOptions = {
+  openBackend: (file: string) => OnnxBackend.open(file, settings, (msg) => warnings.push(msg)),
+  variantOf: () => 'fp32' as const,
+  log: () => undefined,
+};
+
+async function load(repo: string): Promise<ModelRegistry> {
+  const registry = await ModelRegistry.discover(repo);
+  await registry.loadAll(loadOptions);
+  return registry;
+}
+
+async function expectLoadError(repo: string, folder: string, problem: RegExp): Promise<void> {
+  const error = await load(repo).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ModelLoadError);
+  expect((error as ModelLoadError).message).toContain(folder);
+  expect((error as ModelLoadError).message).toMatch(problem);
+}
+
+describe('a valid model folder', () => {
+  it('loads, becomes the default and classifies with exact, padding-invariant outputs', async () => {
+    const repo = await makeRepo();
+    await addTinyClassifier(repo, 'tiny');
+    await writeFile(path.join(repo, 'README.md'), 'not a model');
+    const registry = await load(repo);
+    expect(registry.names).toEqual(['tiny']);
+    const model = registry.resolve(null, 'classification') as ClassificationModel;
+    expect(model).toBeInstanceOf(ClassificationModel);
+    // logits are [0.1 n, -0.1 n] for n tokens: "the cat" is [CLS] the cat [SEP], n = 4.
+    const short = model.encoder.encode('the cat');
+    const long = model.encoder.encode('the cat sat on the mat');
+    const [a, b] = await model.classify([short, long]);
+    const p = 1 / (1 + Math.exp(-0.8));
+    expect(a!.scores[0]!.label).toBe('ham');
+    expect(a!.scores[0]!.score).toBeCloseTo(p, 6);
+    const [alone] = await model.classify([short]);
+    expect(alone!.scores[0]!.score).toBeCloseTo(a!.scores[0]!.score, 6);
+    expect(b!.scores[0]!.score).toBeGreaterThan(a!.scores[0]!.score);
+    await registry.close();
+  });
+
+  it('falls back to CPU, with a warning, when CUDA is requested but unavailable', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny');
+    const seen: Array<Record<string, unknown>> = [];
+    const backend = await OnnxBackend.open(
+      path.join(folder, 'onnx/model.onnx'),
+      { ...settings, ORT_EXECUTION_PROVIDERS: ['cuda', 'cpu'] },
+      (_msg, fields) => seen.push(fields),
+    );
+    expect(backend.executionProvider).toBe('cpu');
+    expect(seen).toEqual([{ requested: ['cuda'], using: ['cpu'] }]);
+    await backend.close();
+  });
+});
+
+describe('a broken model folder stops loading, naming folder and problem', () => {
+  it('missing tokenizer.json', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny');
+    await rm(path.join(folder, 'tokenizer.json'));
+    await expectLoadError(repo, folder, /missing file tokenizer\.json/);
+  });
+
+  it('missing onnx/model.onnx', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny');
+    await rm(path.join(folder, 'onnx/model.onnx'));
+    await expectLoadError(repo, folder, /missing file onnx\/model\.onnx/);
+  });
+
+  it('model.json that is not JSON', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny');
+    await writeFile(path.join(folder, 'model.json'), '{ "task": ');
+    await expectLoadError(repo, folder, /model\.json is not valid JSON/);
+  });
+
+  it('model.json with a bad field', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny', { modelJson: { task: 'translation' } });
+    await expectLoadError(repo, folder, /model\.json is invalid: task/);
+  });
+
+  it('labels that contradict config.json', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny', { modelJson: { labels: ['spam', 'ham'] } });
+    await expectLoadError(repo, folder, /labels .* differ from config\.json id2label/);
+  });
+
+  it('ONNX bytes that onnxruntime cannot load', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny');
+    await writeFile(path.join(folder, 'onnx/model.onnx'), 'this is not a protobuf');
+    await expectLoadError(repo, folder, /cannot be loaded by onnxruntime/);
+  });
+
+  it('a graph without input_ids', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny', { onnx: 'no-input-ids.onnx' });
+    await expectLoadError(repo, folder, /no input_ids input/);
+  });
+
+  it('a graph needing an input the gateway cannot fill', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny', { onnx: 'extra-input.onnx' });
+    await expectLoadError(repo, folder, /cannot fill: position_ids/);
+  });
+
+  it('a classifier whose outputs do not match its labels (caught by the warm-up inference)', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny', {
+      modelJson: { labels: ['a', 'b', 'c'] },
+      config: { id2label: { 0: 'a', 1: 'b', 2: 'c' } },
+    });
+    await expectLoadError(repo, folder, /warm-up inference failed: .*expected \[2, 3\]/);
+  });
+
+  it('a fallback that does not exist, and two defaults for one task', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny', { modelJson: { fallback: 'ghost' } });
+    await expectLoadError(repo, folder, /fallback "ghost" is not a model/);
+
+    const repo2 = await makeRepo();
+    await addTinyClassifier(repo2, 'one', { modelJson: { default: true } });
+    await addTinyClassifier(repo2, 'two', { modelJson: { default: true } });
+    await expectLoadError(repo2, repo2, /2 classification models are marked default/);
+  });
+
+  it('an empty repository', async () => {
+    const repo = await makeRepo();
+    await expectLoadError(repo, repo, /no model folders/);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { TextEncoder } from '../../src/inference/text-encoder.js';
+import { bertTokenizer, wordLevelTokenizer } from '../support/tiny-tokenizers.js';
+
+describe('TextEncoder with a BERT tokenizer', () => {
+  const enc = new TextEncoder(bertTokenizer(), 6);
+
+  it('wraps text in [CLS] ... [SEP] and finds [PAD] and [UNK]', () => {
+    const e = enc.encode('The cat sat');
+    expect(e.ids).toEqual([2, 4, 5, 6, 3]);
+    expect(e).toMatchObject({ fullLength: 5, truncated: false, unknown: 0 });
+    expect(enc.padId).toBe(0);
+    expect(enc.encode('the zebra').unknown).toBe(1);
+  });
+
+  it('truncates to maxTokens keeping [CLS] first and [SEP] last, and counts all tokens', () => {
+    const e = enc.encode('the cat sat on the mat .', true);
+    expect(e.ids).toEqual([2, 4, 5, 6, 7, 3]);
+    expect(e.truncated).toBe(true);
+    expect(e.fullLength).toBe(9);
+  });
+
+  it('gives the same ids for a long text whether it scans a prefix or tokenizes it all', () => {
+    const long = 'the cat played on the mat . '.repeat(5_000);
+    const big = new TextEncoder(bertTokenizer(), 128);
+    const fast = big.encode(long);
+    const full = big.encode(long, true);
+    expect(fast.ids).toEqual(full.ids);
+    expect(fast.truncated && full.truncated).toBe(true);
+    expect(fast.fullLength).toBeGreaterThan(128);
+    expect(full.fullLength).toBe(2 + 5_000 * 8);
+  });
+
+  it('does not truncate a text that fits exactly', () => {
+    const e = enc.encode('cat sat on mat');
+    expect(e.ids).toHaveLength(6);
+    expect(e.truncated).toBe(false);
+  });
+});
+
+describe('TextEncoder with a word-level tokenizer', () => {
+  it('adds no special tokens and truncates at maxTokens', () => {
+    const enc = new TextEncoder(wordLevelTokenizer(), 3);
+    expect(enc.encode('the cat').ids).toEqual([2, 3]);
+    const e = enc.encode('the cat sat on');
+    expect(e.ids).toEqual([2, 3, 4]);
+    expect(e.truncated).toBe(true);
+  });
+
+  it('refuses a maxTokens that leaves no room for text', () => {
+    expect(() => new TextEncoder(bertTokenizer(), 2)).toThrow(/no room/);
+  });
+});
