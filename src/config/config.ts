@@ -69,6 +69,26 @@ export const configSchema = z.object({
       }
       return out;
     }),
+  /** MODEL_TIMEOUT_MS: longest one model call may take; a slower call fails and counts against the breaker. */
+  MODEL_TIMEOUT_MS: int(10_000, 1),
+  /** BREAKER_FAILURE_RATIO: share of failed calls among the last BREAKER_WINDOW that opens a model's breaker. */
+  BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
+  /** BREAKER_WINDOW: model calls the breaker remembers. */
+  BREAKER_WINDOW: int(20, 1),
+  /** BREAKER_MIN_CALLS: calls in the window before the breaker may open. */
+  BREAKER_MIN_CALLS: int(5, 1),
+  /** BREAKER_HALF_OPEN_AFTER_MS: how long an open breaker waits before letting a test call through. */
+  BREAKER_HALF_OPEN_AFTER_MS: int(10_000, 1),
+  /** CACHE_MAX_ENTRIES: results kept in the in-process LRU tier (0 turns the cache off). */
+  CACHE_MAX_ENTRIES: int(10_000, 0),
+  /** CACHE_MAX_BYTES: memory the in-process tier may use for results. */
+  CACHE_MAX_BYTES: int(64 * 1024 * 1024, 1024),
+  /** CACHE_TTL_MS: how long a cached result stays valid, in both tiers. */
+  CACHE_TTL_MS: int(3_600_000, 1),
+  /** REDIS_URL: shared cache tier for all replicas, e.g. redis://redis:6379; unset = memory tier only. */
+  REDIS_URL: z.string().url().optional(),
+  /** REDIS_TIMEOUT_MS: longest a request waits for Redis before treating it as a miss. */
+  REDIS_TIMEOUT_MS: int(50, 1),
   /** SHUTDOWN_GRACE_MS: on SIGTERM, how long requests in flight may take before the process exits. */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** LOG_LEVEL: pino level. */

@@ -41,7 +41,8 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
   const file = await chooseWeights(folder, options, fail);
   let encoder: TextEncoder;
   try {
-    encoder = new TextEncoder(new Tokenizer(tokenizerJson as object, tokenizerConfig as object), spec.maxTokens);
+    const bertSplits = (tokenizerJson as { pre_tokenizer?: { type?: string } }).pre_tokenizer?.type === 'BertPreTokenizer';
+    encoder = new TextEncoder(new Tokenizer(tokenizerJson as object, tokenizerConfig as object), spec.maxTokens, bertSplits);
   } catch (e) {
     return fail(`tokenizer.json cannot be loaded: ${(e as Error).message}`);
   }

@@ -21,10 +21,18 @@ export class TextEncoder {
   private readonly unkId: number | undefined;
   readonly padId: number;
 
+  private readonly boundary: RegExp;
+
+  /**
+   * @param bertSplits the pre-tokenizer splits around every punctuation mark and CJK ideograph (BERT's
+   *   does), so a text may also be cut before one of those, not only before whitespace.
+   */
   constructor(
     private readonly tokenizer: Tokenizer,
     readonly maxTokens: number,
+    bertSplits = false,
   ) {
+    this.boundary = bertSplits ? BERT_BOUNDARY : /\s/;
     // The post-processor's special tokens around one sequence ([CLS] ... [SEP] for BERT, none for a
     // word-level model), found by encoding a probe with and without them.
     const probe = tokenizer.encode('probe', { add_special_tokens: false }).ids;
@@ -48,8 +56,8 @@ export class TextEncoder {
   /**
    * Encodes `text`, keeping at most maxTokens ids (special tokens kept at both ends). Long texts are
    * tokenized in growing prefixes cut at whitespace, so a 100k-character input costs about what the
-   * model can use; since the pre-tokenizer splits on whitespace, a prefix tokenizes exactly as the same
-   * characters do inside the whole text. `countAll` tokenizes everything to report the full length.
+   * model can use; since the pre-tokenizer splits at those boundaries, a prefix tokenizes exactly as
+   * the same characters do inside the whole text. `countAll` tokenizes everything to report the full length.
    */
   encode(text: string, countAll = false): EncodedText {
     const room = this.maxTokens - this.specialTokens;
@@ -79,7 +87,7 @@ export class TextEncoder {
     let window = Math.max(256, room * CHARS_PER_TOKEN_GUESS);
     for (;;) {
       if (window >= text.length) return { content: this.contentIds(text), complete: true };
-      const cut = whitespaceCut(text, window);
+      const cut = boundaryCut(text, window, this.boundary);
       if (cut >= text.length) return { content: this.contentIds(text), complete: true };
       const ids = this.contentIds(text.slice(0, cut));
       // More than `room` tokens in the prefix: the first `room` are final whatever follows the cut.
@@ -89,10 +97,12 @@ export class TextEncoder {
   }
 }
 
-/** First index at or after `from` that starts a whitespace run, so the cut never splits a word. */
-function whitespaceCut(text: string, from: number): number {
-  const rest = text.slice(from);
-  const m = /\s/.exec(rest);
+/** Characters before which BERT's pre-tokenizer always starts a new word. */
+const BERT_BOUNDARY = /[\s\p{P}\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF]/u;
+
+/** First index at or after `from` where a new word starts, so the cut never splits one. */
+function boundaryCut(text: string, from: number, boundary: RegExp): number {
+  const m = boundary.exec(text.slice(from));
   return m ? from + m.index : text.length;
 }
 

@@ -132,6 +132,28 @@ export class ModelHealth {
   breaker!: BreakerState;
 }
 
+export enum CacheTierState {
+  DISABLED = 'DISABLED',
+  CONNECTED = 'CONNECTED',
+  DOWN = 'DOWN',
+}
+registerEnumType(CacheTierState, { name: 'CacheTierState', description: 'State of the shared (Redis) cache tier.' });
+
+@ObjectType({ description: 'Health of the result cache.' })
+export class CacheHealth {
+  @Field(() => Boolean, { description: 'False when the cache is turned off (CACHE_MAX_ENTRIES=0).' })
+  enabled!: boolean;
+
+  @Field(() => Int, { description: 'Results in the in-process tier.' })
+  entries!: number;
+
+  @Field(() => Float, { description: 'Bytes the in-process tier holds.' })
+  bytes!: number;
+
+  @Field(() => CacheTierState, { description: 'DOWN: Redis is unreachable; answers still come, from the model.' })
+  redis!: CacheTierState;
+}
+
 @ObjectType({ description: 'Health of the gateway.' })
 export class Health {
   @Field(() => HealthStatus)
@@ -145,4 +167,7 @@ export class Health {
 
   @Field(() => [ModelHealth])
   models!: ModelHealth[];
+
+  @Field(() => CacheHealth)
+  cache!: CacheHealth;
 }

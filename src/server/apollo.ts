@@ -9,7 +9,7 @@ import { makeFormatError } from '../errors/format-error.js';
 import type { GatewayContext } from '../schema/context.js';
 import type { Logger } from '../telemetry/logger.js';
 
-export function createApollo(schema: GraphQLSchema, httpServer: Server, log: Logger): ApolloServer<GatewayContext> {
+export function createApollo(schema: GraphQLSchema, httpServer: Server, log: Logger, graceMs: number): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
     schema,
     csrfPrevention: true,
@@ -17,6 +17,6 @@ export function createApollo(schema: GraphQLSchema, httpServer: Server, log: Log
     introspection: true,
     includeStacktraceInErrorResponses: false,
     formatError: makeFormatError((error) => log.error({ err: error }, 'internal error in a request')),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: Math.max(graceMs, 1) }), ApolloServerPluginLandingPageDisabled()],
   });
 }

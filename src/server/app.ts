@@ -6,12 +6,14 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import { ErrorCode } from '../errors/codes.js';
 import type { GatewayContext } from '../schema/context.js';
 import type { HealthService } from '../service/health.js';
+import type { RequestTracker } from './request-tracker.js';
 
 export interface AppOptions {
   apollo: ApolloServer<GatewayContext>;
   context: Omit<GatewayContext, 'signal'>;
   health: HealthService;
   metrics: Registry;
+  requests: RequestTracker;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
 }
@@ -21,7 +23,7 @@ function errorBody(code: ErrorCode | string, message: string) {
   return { errors: [{ message, extensions: { code } }] };
 }
 
-export function createApp({ apollo, context, health, metrics, maxBodyBytes }: AppOptions): Express {
+export function createApp({ apollo, context, health, metrics, requests, maxBodyBytes }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -41,9 +43,11 @@ export function createApp({ apollo, context, health, metrics, maxBodyBytes }: Ap
     res.type(metrics.contentType).send(await metrics.metrics());
   });
 
-  app.use('/graphql', (_req, res, next) => {
-    if (!health.isDraining) return next();
-    res.status(503).set('Connection', 'close').json(errorBody(ErrorCode.SHUTTING_DOWN, 'the gateway is shutting down; retry on another replica'));
+  // Refused with a clean 503 once draining, so that clients retry elsewhere instead of seeing a reset.
+  app.use('/graphql', (req, res, next) => {
+    if (!health.isDraining) return requests.middleware(req, res, next);
+    return void res
+      .status(503).set('Connection', 'close').json(errorBody(ErrorCode.SHUTTING_DOWN, 'the gateway is shutting down; retry on another replica'));
   });
 
   app.use(

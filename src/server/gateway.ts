@@ -8,6 +8,8 @@ import type { Config } from '../config/config.js';
 import { ModelRegistry } from '../inference/model-registry.js';
 import { OnnxBackend } from '../inference/onnx/onnx-backend.js';
 import { WorkerPoolBackend } from '../inference/onnx/worker-pool-backend.js';
+import { ResultCache } from '../resilience/cache/result-cache.js';
+import { InferencePath } from '../resilience/inference-path.js';
 import type { GatewayContext } from '../schema/context.js';
 import { buildGatewaySchema } from '../schema/build-schema.js';
 import { HealthService } from '../service/health.js';
@@ -17,6 +19,7 @@ import { GatewayMetrics } from '../telemetry/metrics.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { createApollo } from './apollo.js';
 import { createApp } from './app.js';
+import { RequestTracker } from './request-tracker.js';
 
 export interface Gateway {
   port: number;
@@ -36,18 +39,63 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     maxDelayMs: config.BATCH_MAX_DELAY_MS,
     maxQueue: config.BATCH_MAX_QUEUE,
   });
-  const health = new HealthService(registry, GATEWAY_VERSION);
   const metrics = new GatewayMetrics(batcher);
+  metrics.initModels(registry.names);
+  const warn = (msg: string, fields: Record<string, unknown>) => log.warn(fields, msg);
+  const cache =
+    config.CACHE_MAX_ENTRIES > 0
+      ? new ResultCache({
+          maxEntries: config.CACHE_MAX_ENTRIES,
+          maxBytes: config.CACHE_MAX_BYTES,
+          ttlMs: config.CACHE_TTL_MS,
+          redisUrl: config.REDIS_URL,
+          redisTimeoutMs: config.REDIS_TIMEOUT_MS,
+          onLookup: metrics.observeCacheLookup,
+          onRedisState: (state) => (state === 'down' ? log.warn({ redis: state }, 'shared cache tier unavailable; answering from models') : log.info({ redis: state }, 'shared cache tier state')),
+          warn,
+        })
+      : undefined;
+  const path = new InferencePath(
+    registry,
+    batcher,
+    {
+      failureRatio: config.BREAKER_FAILURE_RATIO,
+      window: config.BREAKER_WINDOW,
+      minimumCalls: config.BREAKER_MIN_CALLS,
+      halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS,
+      timeoutMs: config.MODEL_TIMEOUT_MS,
+    },
+    cache,
+    {
+      onFallback: metrics.observeFallback,
+      onBreakerState: (model, state) => {
+        metrics.observeBreaker(model, state);
+        log[state === 'CLOSED' ? 'info' : 'warn']({ model, breaker: state }, 'circuit breaker state changed');
+      },
+    },
+  );
+  const health = new HealthService(registry, GATEWAY_VERSION, {
+    breakerOf: (model) => path.breakerState(model),
+    cache: () => {
+      if (!cache) return { enabled: false, entries: 0, bytes: 0, redis: 'disabled' };
+      const state = cache.state();
+      return { enabled: true, entries: state.memory.entries, bytes: state.memory.bytes, redis: state.redis };
+    },
+  });
   const context: Omit<GatewayContext, 'signal'> = {
-    nlp: new NlpService(registry, batcher, config),
+    nlp: new NlpService(registry, path, config),
     registry,
     health,
   };
 
   const httpServer: Server = createServer();
-  const apollo: ApolloServer<GatewayContext> = createApollo(await buildGatewaySchema(), httpServer, log);
+  const apollo: ApolloServer<GatewayContext> = createApollo(await buildGatewaySchema(), httpServer, log, config.SHUTDOWN_GRACE_MS);
   await apollo.start();
-  httpServer.on('request', createApp({ apollo, context, health, metrics: metrics.registry, maxBodyBytes: config.MAX_BODY_BYTES }));
+  const requests = new RequestTracker();
+  httpServer.on(
+    'request',
+    createApp({ apollo, context, health, metrics: metrics.registry, requests, maxBodyBytes: config.MAX_BODY_BYTES }),
+  );
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.PORT, config.HOST, () => resolve());
@@ -59,7 +107,6 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const ready = registry
     .loadAll({
       openBackend: (file) => {
-        const warn = (msg: string, fields: Record<string, unknown>) => log.warn(fields, msg);
         return config.INFERENCE_WORKERS > 0
           ? WorkerPoolBackend.open(file, config, config.INFERENCE_WORKERS, warn)
           : OnnxBackend.open(file, config, warn);
@@ -76,13 +123,18 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
+      // Not ready at once (load balancers stop sending work); new requests get 503 SHUTTING_DOWN while
+      // the listener stays open, so that nothing a client already sent is reset. Requests in progress
+      // and their queued batches finish; then the sockets close.
       health.startDraining();
-      log.info({ graceMs: config.SHUTDOWN_GRACE_MS }, 'draining');
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS).unref());
-      await Promise.race([apollo.stop(), grace]);
-      httpServer.closeAllConnections();
+      log.info({ graceMs: config.SHUTDOWN_GRACE_MS, inFlight: requests.inFlight }, 'draining');
+      const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
+      const drained = await requests.idle(config.SHUTDOWN_GRACE_MS);
+      if (!drained) log.warn({ inFlight: requests.inFlight }, 'grace period over; closing requests still in progress');
+      await apollo.stop();
+      if (Date.now() > deadline) httpServer.closeAllConnections();
       await ready.catch(() => undefined);
-      await registry.close();
+      await Promise.all([registry.close(), cache?.close()]);
       log.info('stopped');
     })());
 

@@ -1,12 +1,21 @@
 // Gateway health, as /readyz and the `health` query report it.
 import type { ModelRegistry } from '../inference/model-registry.js';
+import type { BreakerStateName } from '../resilience/model-guard.js';
 
 export type Status = 'OK' | 'DEGRADED' | 'DOWN';
+export type RedisTierState = 'disabled' | 'connected' | 'down';
 
 export interface ModelHealthReport {
   name: string;
   ready: boolean;
-  breaker: 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+  breaker: BreakerStateName;
+}
+
+export interface CacheHealthReport {
+  enabled: boolean;
+  entries: number;
+  bytes: number;
+  redis: RedisTierState;
 }
 
 export interface HealthReport {
@@ -14,6 +23,13 @@ export interface HealthReport {
   version: string;
   uptimeSeconds: number;
   models: ModelHealthReport[];
+  cache: CacheHealthReport;
+}
+
+/** Where health reads the state of parts it does not own. */
+export interface HealthSources {
+  breakerOf(model: string): BreakerStateName;
+  cache(): CacheHealthReport;
 }
 
 export class HealthService {
@@ -23,6 +39,7 @@ export class HealthService {
   constructor(
     private readonly registry: ModelRegistry,
     readonly version: string,
+    private readonly sources: HealthSources,
   ) {}
 
   /** From now on the gateway is not ready: load balancers stop sending it work. */
@@ -43,13 +60,17 @@ export class HealthService {
     const models = this.registry.names.map((name) => ({
       name,
       ready: this.registry.isReady(name),
-      breaker: 'CLOSED' as const,
+      breaker: this.sources.breakerOf(name),
     }));
+    const cache = this.sources.cache();
+    // DEGRADED: still answering, but some answers come from fallbacks or without the shared cache.
+    const degraded = models.some((m) => m.breaker !== 'CLOSED') || cache.redis === 'down';
     return {
-      status: this.ready ? 'OK' : 'DOWN',
+      status: !this.ready ? 'DOWN' : degraded ? 'DEGRADED' : 'OK',
       version: this.version,
       uptimeSeconds: Math.round((performance.now() - this.startedAt) / 10) / 100,
       models,
+      cache,
     };
   }
 }

@@ -1,11 +1,11 @@
-// What the API can do, independent of GraphQL: checks inputs, picks the model, encodes texts and
-// sends them through the shared batcher. Resolvers are thin wrappers around this.
-import type { Batcher, LaneSpec } from '../batching/batcher.js';
+// What the API can do, independent of GraphQL: checks inputs, picks the model, and sends every text
+// down the inference path (cache, batcher, breaker, fallback). Resolvers are thin wrappers around this.
 import type { Config } from '../config/config.js';
 import { BadInputError } from '../errors/errors.js';
-import { ClassificationModel, EmbeddingModel, type ClassifyOutput, type EmbedOutput, type LabelScore } from '../inference/model.js';
+import { EmbeddingModel, type LabelScore } from '../inference/model.js';
+import type { Task } from '../inference/model-spec.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
-import type { EncodedText } from '../inference/text-encoder.js';
+import type { InferencePath, PathAnswer, TaskModel } from '../resilience/inference-path.js';
 
 export interface ModelRef {
   name: string;
@@ -44,54 +44,42 @@ export interface EmbedOptions extends RequestOptions {
 
 export type ServiceLimits = Pick<Config, 'MAX_TEXT_CHARS' | 'MAX_BATCH_TEXTS'>;
 
-/** Identical token ids give identical outputs, so they identify an item for de-duplication. */
-const idsKey = (t: EncodedText) => t.ids.join(',');
-
 export class NlpService {
-  private readonly lanes = new Map<string, LaneSpec<EncodedText, unknown>>();
-
   constructor(
     private readonly registry: ModelRegistry,
-    private readonly batcher: Batcher,
+    private readonly path: InferencePath,
     private readonly limits: ServiceLimits,
   ) {}
 
-  private laneOf<V>(model: ClassificationModel | EmbeddingModel, run: (batch: readonly EncodedText[]) => Promise<V[]>): LaneSpec<EncodedText, V> {
-    let spec = this.lanes.get(model.name) as LaneSpec<EncodedText, V> | undefined;
-    if (!spec) {
-      spec = { fn: run, keyOf: idsKey, capacity: model.capacity };
-      this.lanes.set(model.name, spec as LaneSpec<EncodedText, unknown>);
-    }
-    return spec;
-  }
-
   async classify(texts: readonly string[], options: RequestOptions, single = false): Promise<ClassificationResult[]> {
-    this.checkTexts(texts, single);
-    const model = this.registry.resolve(options.model, 'classification') as ClassificationModel;
-    const encoded = this.encodeAll(model, texts, options.truncate ?? true, single);
-    const lane = this.laneOf<ClassifyOutput>(model, (batch) => model.classify(batch));
-    const outputs = await this.batcher.loadMany(model.name, lane, encoded, options.signal);
-    return outputs.map((out, i) => ({
-      label: out.scores[0]!.label,
-      score: out.scores[0]!.score,
-      scores: out.scores,
-      ...meta(model, encoded[i]!),
-    }));
+    const answers = await this.run('classification', texts, options, single);
+    return answers.map((a) => {
+      if (a.result.kind !== 'classification') throw new Error(`model ${a.model.name} gave a ${a.result.kind} result`);
+      const top = a.result.scores[0]!;
+      return { label: top.label, score: top.score, scores: a.result.scores, ...meta(a) };
+    });
   }
 
   async embed(texts: readonly string[], options: EmbedOptions, single = false): Promise<EmbeddingResult[]> {
-    this.checkTexts(texts, single);
-    const model = this.registry.resolve(options.model, 'embedding') as EmbeddingModel;
-    const encoded = this.encodeAll(model, texts, options.truncate ?? true, single);
-    // Normalisation happens after batching, so normalised and raw requests share one lane.
-    const lane = this.laneOf<EmbedOutput>(model, (batch) => model.embed(batch));
-    const outputs = await this.batcher.loadMany(model.name, lane, encoded, options.signal);
+    const answers = await this.run('embedding', texts, options, single);
     const normalize = options.normalize ?? true;
-    return outputs.map((out, i) => ({
-      values: EmbeddingModel.finish(out.vector, normalize),
-      dimensions: model.spec.dimensions,
-      ...meta(model, encoded[i]!),
-    }));
+    return answers.map((a) => {
+      if (a.result.kind !== 'embedding') throw new Error(`model ${a.model.name} gave a ${a.result.kind} result`);
+      return {
+        values: EmbeddingModel.finish(a.result.vector, normalize),
+        dimensions: a.result.vector.length,
+        ...meta(a),
+      };
+    });
+  }
+
+  private run(task: Task, texts: readonly string[], options: RequestOptions, single: boolean): Promise<PathAnswer[]> {
+    this.checkTexts(texts, single);
+    const model = this.registry.resolve(options.model, task) as TaskModel;
+    const truncate = options.truncate ?? true;
+    return Promise.all(
+      texts.map((text, i) => this.path.run(model, { text, where: single ? 'text' : `texts[${i}]`, truncate, signal: options.signal })),
+    );
   }
 
   private checkTexts(texts: readonly string[], single: boolean): void {
@@ -112,33 +100,14 @@ export class NlpService {
       if (!text.isWellFormed()) throw new BadInputError(`${where} is not well-formed Unicode (unpaired surrogate)`);
     });
   }
-
-  private encodeAll(
-    model: ClassificationModel | EmbeddingModel,
-    texts: readonly string[],
-    truncate: boolean,
-    single: boolean,
-  ): EncodedText[] {
-    return texts.map((text, i) => {
-      const encoded = model.encoder.encode(text, !truncate);
-      if (encoded.truncated && !truncate) {
-        const where = single ? 'text' : `texts[${i}]`;
-        throw new BadInputError(
-          `${where} has ${encoded.fullLength} tokens; model "${model.name}" takes at most ${model.spec.maxTokens} (pass truncate: true to cut it)`,
-          { tokens: encoded.fullLength, limit: model.spec.maxTokens },
-        );
-      }
-      return encoded;
-    });
-  }
 }
 
-function meta(model: ClassificationModel | EmbeddingModel, encoded: EncodedText): ResultMeta {
+function meta(a: PathAnswer): ResultMeta {
   return {
-    model: { name: model.name, version: model.version },
-    tokens: encoded.ids.length,
-    truncated: encoded.truncated,
-    cached: false,
-    fallback: false,
+    model: { name: a.model.name, version: a.model.version },
+    tokens: a.result.tokens,
+    truncated: a.result.truncated,
+    cached: a.cached,
+    fallback: a.fallback,
   };
 }

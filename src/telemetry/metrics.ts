@@ -9,6 +9,9 @@ export class GatewayMetrics {
   private readonly batchSize: Histogram<'model'>;
   private readonly inference: Histogram<'model'>;
   private readonly calls: Counter<'model'>;
+  private readonly cacheRequests: Counter<'tier' | 'result'>;
+  private readonly circuit: Gauge<'model'>;
+  private readonly fallbacks: Counter<'model' | 'fallback'>;
 
   constructor(batcher: Batcher) {
     collectDefaultMetrics({ register: this.registry, prefix: 'nlp_' });
@@ -42,6 +45,24 @@ export class GatewayMetrics {
         for (const [model, depth] of Object.entries(batcher.depths())) this.set({ model }, depth);
       },
     });
+    this.cacheRequests = new Counter({
+      name: 'nlp_cache_requests_total',
+      help: 'Result cache lookups by tier (memory, redis) and result (hit, miss, error, corrupt)',
+      labelNames: ['tier', 'result'],
+      registers: [this.registry],
+    });
+    this.circuit = new Gauge({
+      name: 'nlp_circuit_state',
+      help: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open',
+      labelNames: ['model'],
+      registers: [this.registry],
+    });
+    this.fallbacks = new Counter({
+      name: 'nlp_fallback_total',
+      help: 'Texts answered by a fallback model because the requested model could not answer',
+      labelNames: ['model', 'fallback'],
+      registers: [this.registry],
+    });
     const counter = (name: string, help: string, read: () => number) =>
       new Counter({
         name,
@@ -56,6 +77,23 @@ export class GatewayMetrics {
     counter('nlp_deduplicated_total', 'Texts answered by an identical text already in flight', () => batcher.stats.deduplicated);
     counter('nlp_abandoned_total', 'Texts dropped before computing because their clients went away', () => batcher.stats.abandoned);
     counter('nlp_overloaded_total', 'Texts refused with OVERLOADED because the queue was full', () => batcher.stats.rejected);
+  }
+
+  readonly observeCacheLookup = (tier: string, result: string): void => {
+    this.cacheRequests.inc({ tier, result });
+  };
+
+  readonly observeBreaker = (model: string, state: 'CLOSED' | 'OPEN' | 'HALF_OPEN'): void => {
+    this.circuit.set({ model }, state === 'CLOSED' ? 0 : state === 'HALF_OPEN' ? 1 : 2);
+  };
+
+  readonly observeFallback = (model: string, fallback: string): void => {
+    this.fallbacks.inc({ model, fallback });
+  };
+
+  /** Every model starts with a closed breaker, so the gauge exists before anything fails. */
+  initModels(models: readonly string[]): void {
+    for (const model of models) this.circuit.set({ model }, 0);
   }
 
   /** Hook for Model.onCall. */

@@ -7,6 +7,16 @@ import { BERT_TOKENIZER_CONFIG, bertTokenizerJson } from './tiny-tokenizers.js';
 
 export const ONNX_FIXTURES = path.join(REPO, 'test/fixtures/onnx');
 
+/** A repository with `primary` (fails on texts holding "!"), its fallback `backup`, and `lonely`
+ * (fails likewise, no fallback): the breaker and fallback chain can be driven from requests alone. */
+export async function makeFaultyRepo(): Promise<string> {
+  const repo = await makeRepo();
+  await addTinyClassifier(repo, 'primary', { onnx: 'faulty-classifier.onnx', modelJson: { default: true, fallback: 'backup' } });
+  await addTinyClassifier(repo, 'backup');
+  await addTinyClassifier(repo, 'lonely', { onnx: 'faulty-classifier.onnx' });
+  return repo;
+}
+
 export interface TinyModelOptions {
   onnx?: string;
   modelJson?: Record<string, unknown>;

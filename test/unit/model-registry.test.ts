@@ -1,6 +1,6 @@
 // Model folders: a valid one serves; every kind of broken one stops loading with a message naming the
 // folder and the problem, and nothing stays half-loaded.
-import { rm, writeFile } from 'node:fs/promises';
+import { copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../src/errors/errors.js';
@@ -67,6 +67,35 @@ describe('a valid model folder', () => {
     expect(backend.executionProvider).toBe('cpu');
     expect(seen).toEqual([{ requested: ['cuda'], using: ['cpu'] }]);
     await backend.close();
+  });
+});
+
+describe('weight variants', () => {
+  const variantOptions = (variant: 'fp32' | 'quantized', seen: string[]) => ({
+    ...loadOptions,
+    variantOf: () => variant,
+    log: (_level: string, msg: string) => void seen.push(msg),
+  });
+
+  it('loads onnx/model_quantized.onnx when the quantized variant is asked for and present', async () => {
+    const repo = await makeRepo();
+    const folder = await addTinyClassifier(repo, 'tiny');
+    await copyFile(path.join(folder, 'onnx/model.onnx'), path.join(folder, 'onnx/model_quantized.onnx'));
+    const registry = await ModelRegistry.discover(repo);
+    await registry.loadAll(variantOptions('quantized', []));
+    expect(registry.get('tiny')!.file).toBe('onnx/model_quantized.onnx');
+    await registry.close();
+  });
+
+  it('falls back to model.onnx, saying so, when a model has no quantized file', async () => {
+    const repo = await makeRepo();
+    await addTinyClassifier(repo, 'tiny');
+    const seen: string[] = [];
+    const registry = await ModelRegistry.discover(repo);
+    await registry.loadAll(variantOptions('quantized', seen));
+    expect(registry.get('tiny')!.file).toBe('onnx/model.onnx');
+    expect(seen.some((m) => /no weights for the requested variant/.test(m))).toBe(true);
+    await registry.close();
   });
 });
 

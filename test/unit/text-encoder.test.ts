@@ -3,7 +3,7 @@ import { TextEncoder } from '../../src/inference/text-encoder.js';
 import { bertTokenizer, wordLevelTokenizer } from '../support/tiny-tokenizers.js';
 
 describe('TextEncoder with a BERT tokenizer', () => {
-  const enc = new TextEncoder(bertTokenizer(), 6);
+  const enc = new TextEncoder(bertTokenizer(), 6, true);
 
   it('wraps text in [CLS] ... [SEP] and finds [PAD] and [UNK]', () => {
     const e = enc.encode('The cat sat');
@@ -29,6 +29,16 @@ describe('TextEncoder with a BERT tokenizer', () => {
     expect(fast.truncated && full.truncated).toBe(true);
     expect(fast.fullLength).toBeGreaterThan(128);
     expect(full.fullLength).toBe(2 + 5_000 * 8);
+  });
+
+  it('cuts texts without whitespace at punctuation or CJK boundaries, with the same ids as a full pass', () => {
+    const big = new TextEncoder(bertTokenizer(), 64, true);
+    for (const text of ['漢字'.repeat(50_000), 'cat!'.repeat(25_000), 'the,cat.sat;'.repeat(8_000)]) {
+      const fast = big.encode(text);
+      const full = big.encode(text, true);
+      expect(fast.ids).toEqual(full.ids);
+      expect(fast.truncated).toBe(true);
+    }
   });
 
   it('does not truncate a text that fits exactly', () => {

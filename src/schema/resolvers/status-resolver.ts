@@ -1,7 +1,7 @@
 // models and health.
 import { Ctx, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../context.js';
-import { BreakerState, Health, HealthStatus, ModelInfo, ModelTask } from '../types.js';
+import { BreakerState, CacheTierState, Health, HealthStatus, ModelInfo, ModelTask } from '../types.js';
 
 @Resolver()
 export class StatusResolver {
@@ -26,6 +26,7 @@ export class StatusResolver {
       ...r,
       status: HealthStatus[r.status],
       models: r.models.map((m) => ({ ...m, breaker: BreakerState[m.breaker] })),
+      cache: { ...r.cache, redis: CacheTierState[r.cache.redis.toUpperCase() as keyof typeof CacheTierState] },
     };
   }
 }

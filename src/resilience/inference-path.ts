@@ -1,0 +1,139 @@
+// The one path every text takes to a model: result cache -> shared batcher -> circuit breaker and
+// timeout -> model, and down the fallback chain when a model cannot answer. The answer says what
+// happened (cached, fallback, the model that really answered).
+import type { Batcher, LaneSpec } from '../batching/batcher.js';
+import { BadInputError, ModelUnavailableError, OverloadedError } from '../errors/errors.js';
+import { ClassificationModel, EmbeddingModel, type Model } from '../inference/model.js';
+import type { ModelRegistry } from '../inference/model-registry.js';
+import type { EncodedText } from '../inference/text-encoder.js';
+import { cacheKey } from './cache/cache-key.js';
+import type { CachedResult } from './cache/codec.js';
+import { ModelCallError, ModelGuard, type BreakerStateName, type GuardOptions } from './model-guard.js';
+
+export type TaskModel = ClassificationModel | EmbeddingModel;
+
+/** The cache as this path needs it; ResultCache implements it. */
+export interface ResultStore {
+  get(key: string): Promise<CachedResult | undefined>;
+  set(key: string, value: CachedResult): Promise<void>;
+}
+
+export interface PathAnswer {
+  result: CachedResult;
+  /** The model that produced the result (a fallback when `fallback`). */
+  model: TaskModel;
+  cached: boolean;
+  fallback: boolean;
+}
+
+export interface PathHooks {
+  /** A fallback model answered for `model`. */
+  onFallback?: (model: string, fallback: string) => void;
+  onBreakerState?: (model: string, state: BreakerStateName) => void;
+}
+
+export interface TextRequest {
+  text: string;
+  /** Where the text is in the request, for error messages ("text", "texts[3]"). */
+  where: string;
+  truncate: boolean;
+  signal?: AbortSignal;
+}
+
+/** Identical token ids give identical outputs, so they identify an item for de-duplication. */
+const idsKey = (t: EncodedText) => t.ids.join(',');
+
+export class InferencePath {
+  private readonly guards = new Map<string, ModelGuard>();
+  private readonly lanes = new Map<string, LaneSpec<EncodedText, CachedResult>>();
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly batcher: Batcher,
+    private readonly guardOptions: GuardOptions,
+    private readonly cache: ResultStore | undefined,
+    private readonly hooks: PathHooks = {},
+  ) {}
+
+  breakerState(model: string): BreakerStateName {
+    return this.guards.get(model)?.state ?? 'CLOSED';
+  }
+
+  /** Answers one text with `model`, or with the first model of its fallback chain that can. */
+  async run(model: TaskModel, request: TextRequest): Promise<PathAnswer> {
+    let failure: ModelCallError | OverloadedError;
+    try {
+      return await this.answer(model, request, false);
+    } catch (e) {
+      if (!(e instanceof ModelCallError || e instanceof OverloadedError)) throw e;
+      failure = e;
+    }
+    const seen = new Set([model.name]);
+    for (let name = model.spec.fallback; name && !seen.has(name); ) {
+      seen.add(name);
+      const next = this.registry.get(name) as TaskModel | undefined;
+      if (!next) break;
+      try {
+        const answer = await this.answer(next, request, true);
+        this.hooks.onFallback?.(model.name, next.name);
+        return answer;
+      } catch (e) {
+        if (!(e instanceof ModelCallError || e instanceof OverloadedError)) throw e;
+        name = next.spec.fallback;
+      }
+    }
+    if (failure instanceof OverloadedError) throw failure;
+    throw new ModelUnavailableError(`model "${model.name}" cannot answer now and no fallback could: ${failure.reason}`, {
+      model: model.name,
+      reason: failure.reason,
+    });
+  }
+
+  private async answer(model: TaskModel, request: TextRequest, fallback: boolean): Promise<PathAnswer> {
+    const key = cacheKey({ model: model.name, version: model.version, options: { weights: model.file }, text: request.text });
+    const hit = await this.cache?.get(key);
+    if (hit && !(hit.truncated && !request.truncate)) return { result: hit, model, cached: true, fallback };
+
+    // An open breaker fails at once: no point queuing for a model that will not be called.
+    if (this.guard(model).state === 'OPEN') throw new ModelCallError(model.name, 'open', 'recent calls failed');
+    const encoded = model.encoder.encode(request.text, !request.truncate);
+    if (encoded.truncated && !request.truncate) {
+      throw new BadInputError(
+        `${request.where} has ${encoded.fullLength} tokens; model "${model.name}" takes at most ${model.spec.maxTokens} (pass truncate: true to cut it)`,
+        { tokens: encoded.fullLength, limit: model.spec.maxTokens },
+      );
+    }
+    const result = await this.batcher.load(model.name, this.lane(model), encoded, request.signal);
+    void this.cache?.set(key, result);
+    return { result, model, cached: false, fallback };
+  }
+
+  private guard(model: Model): ModelGuard {
+    let guard = this.guards.get(model.name);
+    if (!guard) {
+      guard = new ModelGuard(model.name, this.guardOptions, this.hooks.onBreakerState);
+      this.guards.set(model.name, guard);
+    }
+    return guard;
+  }
+
+  /** The batcher lane of a model: one guarded model call per batch, results in cacheable form. */
+  private lane(model: TaskModel): LaneSpec<EncodedText, CachedResult> {
+    let lane = this.lanes.get(model.name);
+    if (lane) return lane;
+    const guard = this.guard(model);
+    const fn =
+      model instanceof ClassificationModel
+        ? async (batch: readonly EncodedText[]) => {
+            const out = await guard.execute(() => model.classify(batch));
+            return out.map((o, i): CachedResult => ({ kind: 'classification', scores: o.scores, tokens: batch[i]!.ids.length, truncated: batch[i]!.truncated }));
+          }
+        : async (batch: readonly EncodedText[]) => {
+            const out = await guard.execute(() => model.embed(batch));
+            return out.map((o, i): CachedResult => ({ kind: 'embedding', vector: o.vector, tokens: batch[i]!.ids.length, truncated: batch[i]!.truncated }));
+          };
+    lane = { fn, keyOf: idsKey, capacity: model.capacity };
+    this.lanes.set(model.name, lane);
+    return lane;
+  }
+}
