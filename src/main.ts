@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startGateway } from './server/gateway.js';
 import { createLogger } from './telemetry/logger.js';
+import { stopTracing } from './telemetry/tracing.js';
 
 let config;
 try {
@@ -20,7 +21,7 @@ try {
     process.once(signal, () => {
       log.info({ signal }, 'shutdown requested');
       gateway.shutdown().then(
-        () => process.exit(0),
+        () => stopTracing().then(() => process.exit(0)),
         (e) => {
           log.error({ err: e }, 'shutdown failed');
           process.exit(1);

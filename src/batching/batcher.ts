@@ -55,6 +55,25 @@ export class AbandonedError extends Error {
 interface Entry<K> {
   key: K;
   signals: AbortSignal[];
+  queuedAt: number;
+  /** What the observer wanted to remember of the caller (e.g. its trace context). */
+  tag: unknown;
+}
+
+/** How telemetry watches batching without the batcher knowing about it. */
+export interface BatchObserver {
+  /** Called in the caller's context when an item is queued; the result travels with the item. */
+  onEnqueue?(lane: string): unknown;
+  /**
+   * Called when a batch is sent to its model, with each item's tag and time in the queue. The batch
+   * function runs inside `run` (e.g. in the batch's trace context); `end` is called when it finishes.
+   */
+  onDispatch?(lane: string, items: readonly { tag: unknown; waitedMs: number }[]): DispatchScope | void;
+}
+
+export interface DispatchScope {
+  run<T>(fn: () => T): T;
+  end(error?: unknown): void;
 }
 
 class Lane<K, V> {
@@ -67,9 +86,11 @@ class Lane<K, V> {
   private unsubscribe: (() => void) | undefined;
 
   constructor(
+    private readonly name: string,
     private readonly spec: LaneSpec<K, V>,
     private readonly options: BatchOptions,
     private readonly stats: BatcherStats,
+    private readonly observer: BatchObserver,
   ) {
     this.loader = new DataLoader<Entry<K>, V>((entries) => this.dispatch(entries), {
       cache: false,
@@ -99,7 +120,12 @@ class Lane<K, V> {
         }),
       );
     }
-    const entry: Entry<K> = { key, signals: signal ? [signal] : [] };
+    const entry: Entry<K> = {
+      key,
+      signals: signal ? [signal] : [],
+      queuedAt: performance.now(),
+      tag: this.observer.onEnqueue?.(this.name),
+    };
     const promise = this.loader.load(entry);
     this.inFlight.set(id, { entry, promise });
     const forget = () => this.inFlight.delete(id);
@@ -151,13 +177,21 @@ class Lane<K, V> {
     if (live.length === 0) return results;
     this.stats.batches++;
     this.stats.items += live.length;
+    const now = performance.now();
+    const scope = this.observer.onDispatch?.(
+      this.name,
+      live.map((i) => ({ tag: entries[i]!.tag, waitedMs: now - entries[i]!.queuedAt })),
+    );
+    const call = () => this.spec.fn(live.map((i) => entries[i]!.key));
     try {
-      const out = await this.spec.fn(live.map((i) => entries[i]!.key));
+      const out = await (scope ? scope.run(call) : call());
       live.forEach((i, j) => (results[i] = out[j]!));
+      scope?.end();
     } catch (e) {
       // A failed call fails each of its items rather than leaving any waiter hanging.
       const error = e instanceof Error ? e : new Error(String(e));
       for (const i of live) results[i] = error;
+      scope?.end(error);
     }
     return results;
   }
@@ -167,7 +201,11 @@ export class Batcher {
   private readonly lanes = new Map<string, Lane<unknown, unknown>>();
   readonly stats: BatcherStats = { batches: 0, items: 0, deduplicated: 0, abandoned: 0, rejected: 0 };
 
-  constructor(private readonly options: BatchOptions) {}
+  constructor(
+    private readonly options: BatchOptions,
+    /** Set before the first load: lanes take the observer they find when they are created. */
+    public observer: BatchObserver = {},
+  ) {}
 
   /**
    * Queues `key` on `lane` (created on first use from `spec`) and resolves with its result. Items of
@@ -190,7 +228,7 @@ export class Batcher {
   private lane<K, V>(name: string, spec: LaneSpec<K, V>): Lane<K, V> {
     let lane = this.lanes.get(name) as Lane<K, V> | undefined;
     if (!lane) {
-      lane = new Lane(spec, this.options, this.stats);
+      lane = new Lane(name, spec, this.options, this.stats, this.observer);
       this.lanes.set(name, lane as Lane<unknown, unknown>);
     }
     return lane;

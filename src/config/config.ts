@@ -89,6 +89,8 @@ export const configSchema = z.object({
   REDIS_URL: z.string().url().optional(),
   /** REDIS_TIMEOUT_MS: longest a request waits for Redis before treating it as a miss. */
   REDIS_TIMEOUT_MS: int(50, 1),
+  /** DRIFT_WINDOW: answers per model the drift gauges are computed over (rolling). */
+  DRIFT_WINDOW: int(1000, 10),
   /** SHUTDOWN_GRACE_MS: on SIGTERM, how long requests in flight may take before the process exits. */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** LOG_LEVEL: pino level. */

@@ -5,6 +5,7 @@ import type { Batcher, LaneSpec } from '../batching/batcher.js';
 import { BadInputError, ModelUnavailableError, OverloadedError } from '../errors/errors.js';
 import { ClassificationModel, EmbeddingModel, type Model } from '../inference/model.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
+import { l2Norm } from '../inference/postprocess.js';
 import type { EncodedText } from '../inference/text-encoder.js';
 import { cacheKey } from './cache/cache-key.js';
 import type { CachedResult } from './cache/codec.js';
@@ -26,7 +27,31 @@ export interface PathAnswer {
   fallback: boolean;
 }
 
+/** One text answered: what telemetry (drift, token counts) needs, and never the text itself. */
+export interface AnswerEvent {
+  /** The model that answered. */
+  model: string;
+  task: 'classification' | 'embedding';
+  cached: boolean;
+  fallback: boolean;
+  /** Tokens the model read. */
+  tokens: number;
+  /** Tokens of the whole text before truncation (a lower bound when truncated); unknown for cache hits. */
+  fullTokens: number | undefined;
+  truncated: boolean;
+  /** Unknown-token count among the tokens read; unknown for cache hits. */
+  unknownTokens: number | undefined;
+  /** Classification: every label's probability, highest first. */
+  scores?: readonly { label: string; score: number }[];
+  /** Embedding: L2 norm of the pooled vector before normalisation. */
+  vectorNorm?: number;
+}
+
 export interface PathHooks {
+  /** Tokenization of one text for `model` took `ms` (runs in the request's context). */
+  onTokenize?: (model: string, ms: number, tokens: number) => void;
+  /** Every answered text, cached or computed. */
+  onAnswer?: (event: AnswerEvent) => void;
   /** A fallback model answered for `model`. */
   onFallback?: (model: string, fallback: string) => void;
   onBreakerState?: (model: string, state: BreakerStateName) => void;
@@ -92,11 +117,16 @@ export class InferencePath {
   private async answer(model: TaskModel, request: TextRequest, fallback: boolean): Promise<PathAnswer> {
     const key = cacheKey({ model: model.name, version: model.version, options: { weights: model.file }, text: request.text });
     const hit = await this.cache?.get(key);
-    if (hit && !(hit.truncated && !request.truncate)) return { result: hit, model, cached: true, fallback };
+    if (hit && !(hit.truncated && !request.truncate)) {
+      this.report(model, hit, true, fallback, undefined);
+      return { result: hit, model, cached: true, fallback };
+    }
 
     // An open breaker fails at once: no point queuing for a model that will not be called.
     if (this.guard(model).state === 'OPEN') throw new ModelCallError(model.name, 'open', 'recent calls failed');
+    const started = performance.now();
     const encoded = model.encoder.encode(request.text, !request.truncate);
+    this.hooks.onTokenize?.(model.name, performance.now() - started, encoded.ids.length);
     if (encoded.truncated && !request.truncate) {
       throw new BadInputError(
         `${request.where} has ${encoded.fullLength} tokens; model "${model.name}" takes at most ${model.spec.maxTokens} (pass truncate: true to cut it)`,
@@ -105,7 +135,23 @@ export class InferencePath {
     }
     const result = await this.batcher.load(model.name, this.lane(model), encoded, request.signal);
     void this.cache?.set(key, result);
+    this.report(model, result, false, fallback, encoded);
     return { result, model, cached: false, fallback };
+  }
+
+  private report(model: TaskModel, result: CachedResult, cached: boolean, fallback: boolean, encoded: EncodedText | undefined): void {
+    if (!this.hooks.onAnswer) return;
+    this.hooks.onAnswer({
+      model: model.name,
+      task: result.kind,
+      cached,
+      fallback,
+      tokens: result.tokens,
+      fullTokens: encoded?.fullLength,
+      truncated: result.truncated,
+      unknownTokens: encoded?.unknown,
+      ...(result.kind === 'classification' ? { scores: result.scores } : { vectorNorm: l2Norm(result.vector) }),
+    });
   }
 
   private guard(model: Model): ModelGuard {

@@ -7,6 +7,8 @@ export interface GatewayContext {
   nlp: NlpService;
   registry: ModelRegistry;
   health: HealthService;
+  /** X-Request-Id of the request (the client's, when it sent a valid one). */
+  requestId: string;
   /** Aborted when the HTTP client goes away before its answer is sent. */
   signal: AbortSignal;
 }

@@ -1,15 +1,24 @@
 // Apollo Server for the gateway schema: no landing page from a CDN, no batched HTTP requests, CSRF
-// prevention on, errors through the one formatter.
+// prevention on, errors through the one formatter, telemetry as plugins.
 import type { Server } from 'node:http';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { GraphQLSchema } from 'graphql';
 import { makeFormatError } from '../errors/format-error.js';
 import type { GatewayContext } from '../schema/context.js';
 import type { Logger } from '../telemetry/logger.js';
 
-export function createApollo(schema: GraphQLSchema, httpServer: Server, log: Logger, graceMs: number): ApolloServer<GatewayContext> {
+export interface ApolloOptions {
+  schema: GraphQLSchema;
+  httpServer: Server;
+  log: Logger;
+  /** How long draining may wait for requests in progress. */
+  graceMs: number;
+  plugins: ApolloServerPlugin<GatewayContext>[];
+}
+
+export function createApollo({ schema, httpServer, log, graceMs, plugins }: ApolloOptions): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
     schema,
     csrfPrevention: true,
@@ -17,6 +26,10 @@ export function createApollo(schema: GraphQLSchema, httpServer: Server, log: Log
     introspection: true,
     includeStacktraceInErrorResponses: false,
     formatError: makeFormatError((error) => log.error({ err: error }, 'internal error in a request')),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: Math.max(graceMs, 1) }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: Math.max(graceMs, 1) }),
+      ApolloServerPluginLandingPageDisabled(),
+      ...plugins,
+    ],
   });
 }

@@ -1,4 +1,5 @@
 // HTTP routes: /graphql (Apollo), /healthz (alive), /readyz (ready for traffic), /metrics (Prometheus).
+import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import type { Registry } from 'prom-client';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -10,13 +11,16 @@ import type { RequestTracker } from './request-tracker.js';
 
 export interface AppOptions {
   apollo: ApolloServer<GatewayContext>;
-  context: Omit<GatewayContext, 'signal'>;
+  context: Omit<GatewayContext, 'signal' | 'requestId'>;
   health: HealthService;
   metrics: Registry;
   requests: RequestTracker;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
 }
+
+/** Request ids accepted from clients: short and plain, so they are safe to log. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** A GraphQL-shaped error body for failures that happen before GraphQL runs. */
 function errorBody(code: ErrorCode | string, message: string) {
@@ -54,12 +58,15 @@ export function createApp({ apollo, context, health, metrics, requests, maxBodyB
     '/graphql',
     express.json({ limit: maxBodyBytes }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => {
+      context: async ({ req, res }) => {
         const gone = new AbortController();
         res.once('close', () => {
           if (!res.writableFinished) gone.abort();
         });
-        return { ...context, signal: gone.signal };
+        const asked = req.get('x-request-id');
+        const requestId = asked && REQUEST_ID.test(asked) ? asked : randomUUID();
+        res.set('X-Request-Id', requestId);
+        return { ...context, signal: gone.signal, requestId };
       },
     }),
   );

@@ -1,8 +1,7 @@
 // Start-up and shutdown of one gateway: listen first (so /healthz and /readyz answer while models
 // load), then load and warm every model, then report ready. Shutdown drains before it exits.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ApolloServer } from '@apollo/server';
 import { Batcher } from '../batching/batcher.js';
 import type { Config } from '../config/config.js';
 import { ModelRegistry } from '../inference/model-registry.js';
@@ -15,7 +14,7 @@ import { buildGatewaySchema } from '../schema/build-schema.js';
 import { HealthService } from '../service/health.js';
 import { NlpService } from '../service/nlp-service.js';
 import type { Logger } from '../telemetry/logger.js';
-import { GatewayMetrics } from '../telemetry/metrics.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { createApollo } from './apollo.js';
 import { createApp } from './app.js';
@@ -32,29 +31,33 @@ export interface Gateway {
   shutdown(): Promise<void>;
 }
 
+function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultCache | undefined {
+  if (config.CACHE_MAX_ENTRIES === 0) return undefined;
+  const cache = new ResultCache({
+    maxEntries: config.CACHE_MAX_ENTRIES,
+    maxBytes: config.CACHE_MAX_BYTES,
+    ttlMs: config.CACHE_TTL_MS,
+    redisUrl: config.REDIS_URL,
+    redisTimeoutMs: config.REDIS_TIMEOUT_MS,
+    onLookup: telemetry.onCacheLookup,
+    onRedisState: (state) =>
+      state === 'down'
+        ? log.warn({ redis: state }, 'shared cache tier unavailable; answering from models')
+        : log.info({ redis: state }, 'shared cache tier state'),
+    warn: (msg, fields) => log.warn(fields, msg),
+  });
+  if (config.REDIS_URL) telemetry.metrics.watchRedis(() => (cache.state().redis === 'connected' ? 1 : 0));
+  return cache;
+}
+
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const registry = await ModelRegistry.discover(config.MODELS_DIR);
-  const batcher = new Batcher({
-    maxBatchSize: config.BATCH_MAX_SIZE,
-    maxDelayMs: config.BATCH_MAX_DELAY_MS,
-    maxQueue: config.BATCH_MAX_QUEUE,
-  });
-  const metrics = new GatewayMetrics(batcher);
-  metrics.initModels(registry.names);
-  const warn = (msg: string, fields: Record<string, unknown>) => log.warn(fields, msg);
-  const cache =
-    config.CACHE_MAX_ENTRIES > 0
-      ? new ResultCache({
-          maxEntries: config.CACHE_MAX_ENTRIES,
-          maxBytes: config.CACHE_MAX_BYTES,
-          ttlMs: config.CACHE_TTL_MS,
-          redisUrl: config.REDIS_URL,
-          redisTimeoutMs: config.REDIS_TIMEOUT_MS,
-          onLookup: metrics.observeCacheLookup,
-          onRedisState: (state) => (state === 'down' ? log.warn({ redis: state }, 'shared cache tier unavailable; answering from models') : log.info({ redis: state }, 'shared cache tier state')),
-          warn,
-        })
-      : undefined;
+  const batcher = new Batcher({ maxBatchSize: config.BATCH_MAX_SIZE, maxDelayMs: config.BATCH_MAX_DELAY_MS, maxQueue: config.BATCH_MAX_QUEUE });
+  const telemetry = new Telemetry(batcher, log, config.DRIFT_WINDOW);
+  batcher.observer = telemetry.batchObserver;
+  telemetry.metrics.initModels(registry.names);
+
+  const cache = createCache(config, telemetry, log);
   const path = new InferencePath(
     registry,
     batcher,
@@ -66,13 +69,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       timeoutMs: config.MODEL_TIMEOUT_MS,
     },
     cache,
-    {
-      onFallback: metrics.observeFallback,
-      onBreakerState: (model, state) => {
-        metrics.observeBreaker(model, state);
-        log[state === 'CLOSED' ? 'info' : 'warn']({ model, breaker: state }, 'circuit breaker state changed');
-      },
-    },
+    telemetry.pathHooks,
   );
   const health = new HealthService(registry, GATEWAY_VERSION, {
     breakerOf: (model) => path.breakerState(model),
@@ -82,19 +79,21 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       return { enabled: true, entries: state.memory.entries, bytes: state.memory.bytes, redis: state.redis };
     },
   });
-  const context: Omit<GatewayContext, 'signal'> = {
-    nlp: new NlpService(registry, path, config),
-    registry,
-    health,
-  };
+  const context: Omit<GatewayContext, 'signal' | 'requestId'> = { nlp: new NlpService(registry, path, config), registry, health };
 
-  const httpServer: Server = createServer();
-  const apollo: ApolloServer<GatewayContext> = createApollo(await buildGatewaySchema(), httpServer, log, config.SHUTDOWN_GRACE_MS);
+  const httpServer = createServer();
+  const apollo = createApollo({
+    schema: await buildGatewaySchema(),
+    httpServer,
+    log,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    plugins: telemetry.apolloPlugins((name) => registry.names.includes(name)),
+  });
   await apollo.start();
   const requests = new RequestTracker();
   httpServer.on(
     'request',
-    createApp({ apollo, context, health, metrics: metrics.registry, requests, maxBodyBytes: config.MAX_BODY_BYTES }),
+    createApp({ apollo, context, health, metrics: telemetry.metrics.registry, requests, maxBodyBytes: config.MAX_BODY_BYTES }),
   );
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -104,19 +103,19 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   log.info({ port, host: config.HOST, models: registry.names }, 'listening');
 
   const started = performance.now();
+  const warn = (msg: string, fields: Record<string, unknown>) => log.warn(fields, msg);
   const ready = registry
     .loadAll({
-      openBackend: (file) => {
-        return config.INFERENCE_WORKERS > 0
+      openBackend: (file) =>
+        config.INFERENCE_WORKERS > 0
           ? WorkerPoolBackend.open(file, config, config.INFERENCE_WORKERS, warn)
-          : OnnxBackend.open(file, config, warn);
-      },
+          : OnnxBackend.open(file, config, warn),
       variantOf: (name) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT,
       padding: { maxBatchTokens: config.BATCH_MAX_TOKENS, maxPaddingRatio: config.BATCH_MAX_PADDING_RATIO },
       log: (level, msg, fields) => log[level](fields, msg),
     })
     .then(() => {
-      for (const model of registry.list()) model.onCall = metrics.observeCall;
+      telemetry.watchModels(registry.list());
       log.info({ ms: Math.round(performance.now() - started) }, 'ready');
     });
 

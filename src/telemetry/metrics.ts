@@ -3,80 +3,95 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Batcher } from '../batching/batcher.js';
 import type { ModelCall } from '../inference/model.js';
+import type { AnswerEvent } from '../resilience/inference-path.js';
+import type { RequestMetrics } from './apollo-metrics-plugin.js';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+  readonly request: RequestMetrics;
   private readonly batchSize: Histogram<'model'>;
+  private readonly queueWait: Histogram<'model'>;
+  private readonly tokenize: Histogram<'model'>;
   private readonly inference: Histogram<'model'>;
+  private readonly inputTokens: Histogram<'model'>;
+  private readonly truncated: Counter<'model'>;
   private readonly calls: Counter<'model'>;
   private readonly cacheRequests: Counter<'tier' | 'result'>;
   private readonly circuit: Gauge<'model'>;
   private readonly fallbacks: Counter<'model' | 'fallback'>;
+  private redisUp: (() => number | undefined) | undefined;
 
   constructor(batcher: Batcher) {
+    const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'nlp_' });
-    this.batchSize = new Histogram({
-      name: 'nlp_batch_size',
-      help: 'Texts per model call',
-      labelNames: ['model'],
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
-      registers: [this.registry],
-    });
-    this.inference = new Histogram({
-      name: 'nlp_inference_duration_seconds',
-      help: 'Wall time of one model call, hand-off to the worker included',
-      labelNames: ['model'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [this.registry],
-    });
-    this.calls = new Counter({
-      name: 'nlp_model_calls_total',
-      help: 'Model calls (padded sub-batches) made',
-      labelNames: ['model'],
-      registers: [this.registry],
-    });
+    const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });
+
+    this.request = {
+      requests: counter('nlp_requests_total', 'GraphQL operations (top-level fields) served', ['model', 'operation', 'status']),
+      errors: counter('nlp_errors_total', 'Errors returned, by operation and public error code', ['operation', 'code']),
+      duration: histogram('nlp_request_duration_seconds', 'Time to resolve one operation', ['model', 'operation'], LATENCY_BUCKETS),
+    };
+    this.batchSize = histogram('nlp_batch_size', 'Texts per model call', ['model'], [1, 2, 4, 8, 16, 32, 64, 128]);
+    this.queueWait = histogram('nlp_queue_duration_seconds', 'Time a text waited in the batch queue', ['model'], STAGE_BUCKETS);
+    this.tokenize = histogram('nlp_tokenize_duration_seconds', 'Time to tokenize one text', ['model'], STAGE_BUCKETS);
+    this.inference = histogram('nlp_inference_duration_seconds', 'Wall time of one model call, hand-off to the worker included', ['model'], STAGE_BUCKETS);
+    this.inputTokens = histogram('nlp_input_tokens', 'Tokens the model read per text', ['model'], [8, 16, 32, 64, 128, 256, 512, 1024]);
+    this.truncated = counter('nlp_truncated_total', 'Texts cut to the model maxTokens', ['model']);
+    this.calls = counter('nlp_model_calls_total', 'Model calls (padded sub-batches) made', ['model']);
+    this.cacheRequests = counter('nlp_cache_requests_total', 'Result cache lookups by tier (memory, redis) and result (hit, miss, error, corrupt)', ['tier', 'result']);
+    this.circuit = new Gauge({ name: 'nlp_circuit_state', help: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open', labelNames: ['model'], registers });
+    this.fallbacks = counter('nlp_fallback_total', 'Texts answered by a fallback model because the requested model could not answer', ['model', 'fallback']);
+
     new Gauge({
       name: 'nlp_queue_depth',
       help: 'Texts waiting or computing, per model',
       labelNames: ['model'],
-      registers: [this.registry],
+      registers,
       collect() {
         this.reset();
         for (const [model, depth] of Object.entries(batcher.depths())) this.set({ model }, depth);
       },
     });
-    this.cacheRequests = new Counter({
-      name: 'nlp_cache_requests_total',
-      help: 'Result cache lookups by tier (memory, redis) and result (hit, miss, error, corrupt)',
-      labelNames: ['tier', 'result'],
-      registers: [this.registry],
+    const self = this;
+    new Gauge({
+      name: 'nlp_cache_redis_up',
+      help: 'Shared cache tier reachable: 1 connected, 0 down (absent without Redis)',
+      registers,
+      collect() {
+        this.reset();
+        const up = self.redisUp?.();
+        if (up !== undefined) this.set(up);
+      },
     });
-    this.circuit = new Gauge({
-      name: 'nlp_circuit_state',
-      help: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open',
-      labelNames: ['model'],
-      registers: [this.registry],
-    });
-    this.fallbacks = new Counter({
-      name: 'nlp_fallback_total',
-      help: 'Texts answered by a fallback model because the requested model could not answer',
-      labelNames: ['model', 'fallback'],
-      registers: [this.registry],
-    });
-    const counter = (name: string, help: string, read: () => number) =>
+    const total = (name: string, help: string, read: () => number) =>
       new Counter({
         name,
         help,
-        registers: [this.registry],
+        registers,
         collect() {
           this.reset();
           this.inc(read());
         },
       });
-    counter('nlp_batched_items_total', 'Texts sent to models through the batcher', () => batcher.stats.items);
-    counter('nlp_deduplicated_total', 'Texts answered by an identical text already in flight', () => batcher.stats.deduplicated);
-    counter('nlp_abandoned_total', 'Texts dropped before computing because their clients went away', () => batcher.stats.abandoned);
-    counter('nlp_overloaded_total', 'Texts refused with OVERLOADED because the queue was full', () => batcher.stats.rejected);
+    total('nlp_batched_items_total', 'Texts sent to models through the batcher', () => batcher.stats.items);
+    total('nlp_deduplicated_total', 'Texts answered by an identical text already in flight', () => batcher.stats.deduplicated);
+    total('nlp_abandoned_total', 'Texts dropped before computing because their clients went away', () => batcher.stats.abandoned);
+    total('nlp_overloaded_total', 'Texts refused with OVERLOADED because the queue was full', () => batcher.stats.rejected);
+  }
+
+  /** Every model starts with a closed breaker, so the gauge exists before anything fails. */
+  initModels(models: readonly string[]): void {
+    for (const model of models) this.circuit.set({ model }, 0);
+  }
+
+  /** Where the Redis gauge reads from: 1 up, 0 down, undefined when there is no Redis tier. */
+  watchRedis(read: () => number | undefined): void {
+    this.redisUp = read;
   }
 
   readonly observeCacheLookup = (tier: string, result: string): void => {
@@ -91,10 +106,19 @@ export class GatewayMetrics {
     this.fallbacks.inc({ model, fallback });
   };
 
-  /** Every model starts with a closed breaker, so the gauge exists before anything fails. */
-  initModels(models: readonly string[]): void {
-    for (const model of models) this.circuit.set({ model }, 0);
-  }
+  readonly observeTokenize = (model: string, ms: number): void => {
+    this.tokenize.observe({ model }, ms / 1000);
+  };
+
+  readonly observeQueueWait = (model: string, ms: number): void => {
+    this.queueWait.observe({ model }, ms / 1000);
+  };
+
+  readonly observeAnswer = (event: AnswerEvent): void => {
+    if (event.cached) return;
+    this.inputTokens.observe({ model: event.model }, event.tokens);
+    if (event.truncated) this.truncated.inc({ model: event.model });
+  };
 
   /** Hook for Model.onCall. */
   readonly observeCall = (call: ModelCall): void => {

@@ -61,7 +61,7 @@ describe('classify', () => {
   });
 
   it('returns every label, sorted, summing to 1, with the model and token count', async () => {
-    const { data } = await execute(gw.url, ClassifyDocument, { text: SPAM[0]! });
+    const { data } = await execute(gw.url, ClassifyDocument, { text: `${SPAM[0]!} Reply today.` });
     const c = data!.classify;
     expect(c.scores.map((s) => s.label).sort()).toEqual(['ham', 'spam']);
     expect(c.scores[0]!.score).toBeGreaterThanOrEqual(c.scores[1]!.score);

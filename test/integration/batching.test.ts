@@ -59,7 +59,8 @@ describe('cross-request batching', () => {
     expect(codes.filter((c) => c === 'OK').length).toBeGreaterThanOrEqual(4);
     expect(codes.filter((c) => c === 'OVERLOADED').length).toBeGreaterThan(0);
     expect(codes.every((c) => c === 'OK' || c === 'OVERLOADED')).toBe(true);
-    expect(sample(await scrape(gw.base), 'nlp_overloaded_total')).toBe(codes.filter((c) => c === 'OVERLOADED').length);
+    // Refusals count per model queue: a text refused by the primary may be refused by its fallback too.
+    expect(sample(await scrape(gw.base), 'nlp_overloaded_total')).toBeGreaterThanOrEqual(codes.filter((c) => c === 'OVERLOADED').length);
     const after = await execute(gw.url, ClassifyDocument, { text: text(99) });
     expect(after.errors).toBeUndefined();
     expect((await execute(gw.url, HealthDocument)).data!.health.status).toBe('OK');

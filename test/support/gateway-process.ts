@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(REPO, 'dist/main.js');
+const INSTRUMENTATION = path.join(REPO, 'dist/instrumentation.js');
 
 export interface LogLine {
   level: number;
@@ -29,7 +30,7 @@ export interface GatewayProcess {
 
 /** Spawns the gateway and resolves once it listens (models may still be loading). */
 export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, ['--import', INSTRUMENTATION, MAIN], {
     cwd: REPO,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
