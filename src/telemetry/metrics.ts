@@ -86,7 +86,10 @@ export class GatewayMetrics {
 
   /** Every model starts with a closed breaker, so the gauge exists before anything fails. */
   initModels(models: readonly string[]): void {
-    for (const model of models) this.circuit.set({ model }, 0);
+    for (const model of models) {
+      this.circuit.set({ model }, 0);
+      this.truncated.inc({ model }, 0);
+    }
   }
 
   /** Where the Redis gauge reads from: 1 up, 0 down, undefined when there is no Redis tier. */

@@ -9,8 +9,21 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { maskPii, stripQuery } from './pii.js';
 
-/** Attributes whose values can carry a query string. */
-const URL_ATTRIBUTES = /(^|\.)(url|target|query|full)$|^http\.target$|^url\./;
+/** Attributes that are a query string: dropped whole (GET /graphql carries the texts there). */
+const QUERY_ATTRIBUTES = new Set(['url.query', 'http.query']);
+/** Attributes that are a URL or path that may end in a query string. */
+const URL_ATTRIBUTES = new Set(['url.full', 'http.url', 'http.target', 'url.original']);
+/** Attributes that may quote what a client sent (documents, error messages). */
+const FREE_TEXT = /^(graphql\.source|exception\.message|db\.statement)$/;
+
+function redact(attributes: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(attributes)) {
+    if (typeof value !== 'string') continue;
+    if (QUERY_ATTRIBUTES.has(key)) attributes[key] = '[redacted]';
+    else if (URL_ATTRIBUTES.has(key)) attributes[key] = maskPii(stripQuery(value));
+    else if (FREE_TEXT.test(key)) attributes[key] = maskPii(value);
+  }
+}
 
 /** Masks what libraries put in spans before the spans are exported. */
 export class RedactingSpanProcessor implements SpanProcessor {
@@ -21,11 +34,8 @@ export class RedactingSpanProcessor implements SpanProcessor {
   }
 
   onEnd(span: ReadableSpan): void {
-    const attributes = span.attributes as Record<string, unknown>;
-    for (const [key, value] of Object.entries(attributes)) {
-      if (typeof value !== 'string') continue;
-      attributes[key] = maskPii(URL_ATTRIBUTES.test(key) ? stripQuery(value) : value);
-    }
+    redact(span.attributes as Record<string, unknown>);
+    for (const event of span.events) if (event.attributes) redact(event.attributes as Record<string, unknown>);
     this.next.onEnd(span);
   }
 

@@ -38,10 +38,10 @@ describe('ModelGuard', () => {
   it('counts a call slower than the timeout as a failure and does not keep the caller waiting', async () => {
     const guard = new ModelGuard('m', options);
     const started = performance.now();
-    const error = await guard.execute(() => sleep(1_000)).catch((e) => e);
+    const error: unknown = await guard.execute(() => sleep(1_000)).catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(500);
     expect(error).toBeInstanceOf(ModelCallError);
-    expect(error.reason).toBe('timeout');
+    expect((error as ModelCallError).reason).toBe('timeout');
     await guard.execute(() => sleep(1_000)).catch(() => undefined);
     expect(guard.state).toBe('OPEN');
   });
