@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startGateway } from './server/gateway.js';
-import { createLogger } from './telemetry/logger.js';
+import { createLogger, flushLogs } from './telemetry/logger.js';
 import { stopTracing } from './telemetry/tracing.js';
 
 let config;
@@ -21,7 +21,7 @@ try {
     process.once(signal, () => {
       log.info({ signal }, 'shutdown requested');
       gateway.shutdown().then(
-        () => stopTracing().then(() => process.exit(0)),
+        () => stopTracing().then(() => flushLogs(log)).then(() => process.exit(0)),
         (e) => {
           log.error({ err: e }, 'shutdown failed');
           process.exit(1);
@@ -32,6 +32,6 @@ try {
   await gateway.ready;
 } catch (e) {
   log.fatal({ err: e }, 'start-up failed');
-  // Let pino flush before exiting.
-  setTimeout(() => process.exit(1), 50);
+  await flushLogs(log);
+  process.exit(1);
 }

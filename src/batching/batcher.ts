@@ -145,7 +145,10 @@ class Lane<K, V> {
       if (this.flushFilling === go) this.flushFilling = undefined;
       this.whenCapacity(run);
     };
-    const timer = setTimeout(go, this.options.maxDelayMs);
+    // With no delay the batch still collects everything queued in this turn of the event loop, and
+    // keeps filling for as long as every worker is busy.
+    const timer = this.options.maxDelayMs > 0 ? setTimeout(go, this.options.maxDelayMs) : undefined;
+    if (!timer) setImmediate(go);
     this.flushFilling = go;
   }
 

@@ -28,8 +28,11 @@ export const configSchema = z.object({
   MAX_BODY_BYTES: int(8 * 1024 * 1024, 1024),
   /** BATCH_MAX_SIZE: most texts the batcher sends to a model in one call. */
   BATCH_MAX_SIZE: int(32, 1, 4096),
-  /** BATCH_MAX_DELAY_MS: how long the batcher waits for more texts before it runs a partial batch. */
-  BATCH_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
+  /**
+   * BATCH_MAX_DELAY_MS: how long a batch waits for more texts when a worker is free. 0 (default) sends
+   * it at once: under load batches still grow, because texts queue while every worker is busy.
+   */
+  BATCH_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   /** BATCH_MAX_QUEUE: most texts waiting or computing per model; beyond it requests fail with OVERLOADED. */
   BATCH_MAX_QUEUE: int(2048, 1),
   /** BATCH_MAX_TOKENS: most padded tokens (rows x longest row) in one model call, like TEI's max-batch-tokens. */

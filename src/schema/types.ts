@@ -42,17 +42,9 @@ export class LabelScore {
   score!: number;
 }
 
-@ObjectType({ description: 'A text classification.' })
-export class Classification {
-  @Field(() => String, { description: 'The most probable label.' })
-  label!: string;
-
-  @Field(() => Float, { description: 'Probability of `label`.' })
-  score!: number;
-
-  @Field(() => [LabelScore], { description: 'Every label of the model, most probable first; scores sum to 1.' })
-  scores!: LabelScore[];
-
+/** What every answer says about how it was produced. */
+@ObjectType()
+abstract class AnswerMeta {
   @Field(() => ModelRef, { description: 'The model that answered (the fallback when `fallback` is true).' })
   model!: ModelRef;
 
@@ -69,28 +61,27 @@ export class Classification {
   fallback!: boolean;
 }
 
+@ObjectType({ description: 'A text classification.' })
+export class Classification extends AnswerMeta {
+  @Field(() => String, { description: 'The most probable label.' })
+  label!: string;
+
+  @Field(() => Float, { description: 'Probability of `label`.' })
+  score!: number;
+
+  @Field(() => [LabelScore], { description: 'Every label of the model, most probable first; scores sum to 1.' })
+  scores!: LabelScore[];
+
+}
+
 @ObjectType({ description: 'A text embedding.' })
-export class Embedding {
+export class Embedding extends AnswerMeta {
   @Field(() => [Float], { description: 'The vector; unit length when normalize is true.' })
   values!: number[];
 
   @Field(() => Int)
   dimensions!: number;
 
-  @Field(() => ModelRef, { description: 'The model that answered (the fallback when `fallback` is true).' })
-  model!: ModelRef;
-
-  @Field(() => Int, { description: 'Tokens the model read, special tokens included.' })
-  tokens!: number;
-
-  @Field(() => Boolean, { description: "True when the text was longer than the model's maxTokens and was cut." })
-  truncated!: boolean;
-
-  @Field(() => Boolean, { description: 'True when the answer came from the result cache.' })
-  cached!: boolean;
-
-  @Field(() => Boolean, { description: "True when the requested model could not answer and its fallback did." })
-  fallback!: boolean;
 }
 
 @ObjectType({ description: 'A model the gateway serves.' })

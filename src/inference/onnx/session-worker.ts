@@ -4,6 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { chooseProviders, sessionOptions } from './session-options.js';
+import { runSession } from './session-run.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -29,26 +30,14 @@ port.on('message', async (msg: WorkerRequest) => {
         return;
       }
       case 'run': {
-        const dims = [msg.batch, msg.sequence];
-        const all: Record<string, ort.Tensor> = {
-          input_ids: new ort.Tensor('int64', msg.inputIds, dims),
-          attention_mask: new ort.Tensor('int64', msg.attentionMask, dims),
-          token_type_ids: new ort.Tensor('int64', msg.tokenTypeIds, dims),
-        };
-        const feeds: Record<string, ort.Tensor> = {};
-        for (const name of session!.inputNames) feeds[name] = all[name]!;
-        const result = await session!.run(feeds, msg.outputs);
-        const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
+        const result = await runSession(session!, msg, msg.outputs);
         const transfer: ArrayBuffer[] = [];
-        for (const name of msg.outputs) {
-          const t = result[name]!;
-          if (t.type !== 'float32') throw new Error(`output ${name} is ${t.type}, expected float32`);
+        for (const out of Object.values(result)) {
           // A private copy: onnxruntime's output buffer may be external memory that cannot be transferred.
-          const data = (t.data as Float32Array).slice();
-          outputs[name] = { data, dims: [...t.dims] };
-          transfer.push(data.buffer as ArrayBuffer);
+          out.data = out.data.slice();
+          transfer.push(out.data.buffer as ArrayBuffer);
         }
-        reply({ type: 'result', id: msg.id, outputs }, transfer);
+        reply({ type: 'result', id: msg.id, outputs: result as Record<string, { data: Float32Array; dims: number[] }> }, transfer);
         return;
       }
       case 'close': {
