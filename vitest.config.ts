@@ -12,5 +12,8 @@ export default defineConfig({
     // timings honest and start-up quick.
     fileParallelism: false,
     setupFiles: ['test/support/setup.ts'],
+    // The JSON report lets CI print a plain "N passed, N failed" line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });
