@@ -103,7 +103,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   log.info({ port, host: config.HOST, models: registry.names }, 'listening');
 
   const started = performance.now();
-  const warn = (msg: string, fields: Record<string, unknown>) => log.warn(fields, msg);
+  // Backends of every model report the same provider fallback: say it once.
+  const warned = new Set<string>();
+  const warn = (msg: string, fields: Record<string, unknown>) => {
+    const key = `${msg}${JSON.stringify(fields)}`;
+    if (!warned.has(key)) log.warn(fields, msg);
+    warned.add(key);
+  };
   const ready = registry
     .loadAll({
       openBackend: (file) =>
