@@ -2,6 +2,7 @@
 // load), then load and warm every model, then report ready. Shutdown drains before it exits.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { Batcher } from '../batching/batcher.js';
 import type { Config } from '../config/config.js';
 import { ModelRegistry } from '../inference/model-registry.js';
@@ -29,6 +30,12 @@ export interface Gateway {
   batcher: Batcher;
   /** Stops taking work, lets requests in flight finish (up to the grace period), frees the models. */
   shutdown(): Promise<void>;
+}
+
+/** Workers share the cores out unless intra-op threads are set: they must not fight over them. */
+function workerSettings(config: Config): Config {
+  if (config.ORT_INTRA_OP_THREADS > 0) return config;
+  return { ...config, ORT_INTRA_OP_THREADS: Math.max(1, Math.floor(availableParallelism() / config.INFERENCE_WORKERS)) };
 }
 
 function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultCache | undefined {
@@ -114,7 +121,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     .loadAll({
       openBackend: (file) =>
         config.INFERENCE_WORKERS > 0
-          ? WorkerPoolBackend.open(file, config, config.INFERENCE_WORKERS, warn)
+          ? WorkerPoolBackend.open(file, workerSettings(config), config.INFERENCE_WORKERS, warn)
           : OnnxBackend.open(file, config, warn),
       variantOf: (name) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT,
       padding: { maxBatchTokens: config.BATCH_MAX_TOKENS, maxPaddingRatio: config.BATCH_MAX_PADDING_RATIO },

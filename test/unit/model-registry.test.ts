@@ -9,7 +9,7 @@ import { ModelRegistry } from '../../src/inference/model-registry.js';
 import { OnnxBackend } from '../../src/inference/onnx/onnx-backend.js';
 import { addTinyClassifier, makeRepo } from '../support/model-repo.js';
 
-const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 1 };
+const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 1, ORT_ALLOW_SPINNING: false };
 const warnings: string[] = [];
 const loadOptions = {
   openBackend: (file: string) => OnnxBackend.open(file, settings, (msg) => warnings.push(msg)),

@@ -18,7 +18,7 @@ interface Case {
 }
 
 const folder = path.join(REPO, 'models/spam-bert');
-const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 0 };
+const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 0, ORT_ALLOW_SPINNING: false };
 const open = (variant: 'fp32' | 'quantized') =>
   loadModel(folder, {
     variant,

@@ -8,7 +8,7 @@ import { padBatch } from '../../src/inference/tensors.js';
 import { ONNX_FIXTURES } from '../support/model-repo.js';
 
 const file = path.join(ONNX_FIXTURES, 'tiny-classifier.onnx');
-const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 1 };
+const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 1, ORT_ALLOW_SPINNING: false };
 const rows = [[2, 4, 5, 3], [2, 4, 3], [2, 3]];
 
 describe('WorkerPoolBackend', () => {

@@ -2,7 +2,10 @@
 import * as ort from 'onnxruntime-node';
 import type { Config } from '../../config/config.js';
 
-export type OnnxSettings = Pick<Config, 'ORT_EXECUTION_PROVIDERS' | 'ORT_GRAPH_OPTIMIZATION' | 'ORT_INTRA_OP_THREADS'>;
+export type OnnxSettings = Pick<
+  Config,
+  'ORT_EXECUTION_PROVIDERS' | 'ORT_GRAPH_OPTIMIZATION' | 'ORT_INTRA_OP_THREADS' | 'ORT_ALLOW_SPINNING'
+>;
 
 export interface ProviderChoice {
   providers: string[];
@@ -34,5 +37,6 @@ export function sessionOptions(settings: OnnxSettings, providers: string[]): ort
     ...(settings.ORT_INTRA_OP_THREADS > 0 ? { intraOpNumThreads: settings.ORT_INTRA_OP_THREADS } : {}),
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: settings.ORT_ALLOW_SPINNING ? '1' : '0' } } },
   };
 }
