@@ -218,11 +218,6 @@ export class Batcher {
     return this.lane(lane, spec).load(key, signal);
   }
 
-  loadMany<K, V>(lane: string, spec: LaneSpec<K, V>, keys: readonly K[], signal?: AbortSignal): Promise<V[]> {
-    const l = this.lane(lane, spec);
-    return Promise.all(keys.map((k) => l.load(k, signal)));
-  }
-
   /** Items waiting or computing, per lane (queue depth). */
   depths(): Record<string, number> {
     return Object.fromEntries([...this.lanes].map(([name, lane]) => [name, lane.depth]));

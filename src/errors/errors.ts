@@ -42,13 +42,6 @@ export class OverloadedError extends GatewayError {
   readonly code = ErrorCode.OVERLOADED;
 }
 
-export class ShuttingDownError extends GatewayError {
-  readonly code = ErrorCode.SHUTTING_DOWN;
-  constructor() {
-    super('the gateway is shutting down; retry on another replica');
-  }
-}
-
 /** A model folder that cannot be served; stops start-up. */
 export class ModelLoadError extends Error {
   override name = 'ModelLoadError';
