@@ -121,7 +121,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     .loadAll({
       openBackend: (file) =>
         config.INFERENCE_WORKERS > 0
-          ? WorkerPoolBackend.open(file, workerSettings(config), config.INFERENCE_WORKERS, warn)
+          ? WorkerPoolBackend.open(file, workerSettings(config), config.INFERENCE_WORKERS, warn, config.INFERENCE_WORKER_NICE)
           : OnnxBackend.open(file, config, warn),
       variantOf: (name) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT,
       padding: { maxBatchTokens: config.BATCH_MAX_TOKENS, maxPaddingRatio: config.BATCH_MAX_PADDING_RATIO },

@@ -5,7 +5,7 @@
 //                           [--concurrency 1,16,64] [--seconds 8] [--warmup 2] [--limit-seconds 5]
 //                           [--no-peer] [--profile] [--explore | --explore-only] [--configs 0,1,8]
 //                           [--gateway dist/main.js | --snapshot] [--env KEY=VALUE,...] [--models-dir models]
-//                           [--out test/bench/.cache/last-run.json] [--seed bench] [--nice -5]
+//                           [--out test/bench/.cache/last-run.json] [--seed bench] [--nice -10]
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -185,6 +185,9 @@ async function ladder({ kind, server, model, op, concurrency, opts, healthAt, on
           warmupSec: opts.warmup,
           maxWarmupSec: opts.maxWarmup,
           connections: c,
+          // At least 3 answers per connection in the window (so that a slow server's p99 is not
+          // read off one turn of its queue), within 2x --seconds.
+          minWindowResponses: Math.max(30, 3 * c),
           part: nextPart(),
           seed: opts.seed,
         },
@@ -417,6 +420,8 @@ const EXPLORE_CONFIGS = [
   { label: 'W0 T2 D2 (main thread)', env: { INFERENCE_WORKERS: '0', ORT_INTRA_OP_THREADS: '2', ORT_ALLOW_SPINNING: 'false' } },
   { label: 'W2 T1 D2 +worker-nice', env: { INFERENCE_WORKERS: '2', ORT_INTRA_OP_THREADS: '1', ORT_ALLOW_SPINNING: 'false', BATCH_MAX_DELAY_MS: '2' }, patch: 'worker-nice' },
   { label: 'W2 T1 D0 +worker-nice', env: { INFERENCE_WORKERS: '2', ORT_INTRA_OP_THREADS: '1', ORT_ALLOW_SPINNING: 'false', BATCH_MAX_DELAY_MS: '0' }, patch: 'worker-nice' },
+  { label: 'W2 T1 D0 B8', env: { INFERENCE_WORKERS: '2', ORT_INTRA_OP_THREADS: '1', ORT_ALLOW_SPINNING: 'false', BATCH_MAX_DELAY_MS: '0', BATCH_MAX_SIZE: '8' } },
+  { label: 'W2 T1 D0 B16', env: { INFERENCE_WORKERS: '2', ORT_INTRA_OP_THREADS: '1', ORT_ALLOW_SPINNING: 'false', BATCH_MAX_DELAY_MS: '0', BATCH_MAX_SIZE: '16' } },
   { label: 'W2 T2 D2', env: { INFERENCE_WORKERS: '2', ORT_INTRA_OP_THREADS: '2', ORT_ALLOW_SPINNING: 'false', BATCH_MAX_DELAY_MS: '2' } },
   { label: 'W2 T2 D2 +worker-nice', env: { INFERENCE_WORKERS: '2', ORT_INTRA_OP_THREADS: '2', ORT_ALLOW_SPINNING: 'false', BATCH_MAX_DELAY_MS: '2' }, patch: 'worker-nice' },
 ];

@@ -46,6 +46,7 @@ class SessionWorker {
   static spawn(
     file: string,
     settings: OnnxSettings,
+    nice: number,
     onIdle: (w: SessionWorker) => void,
     onDeath: (w: SessionWorker, error: Error) => void,
   ): Promise<SessionWorker> {
@@ -61,7 +62,7 @@ class SessionWorker {
         if (m.type === 'ready') resolve(new SessionWorker(worker, m, onIdle, onDeath));
         else fail(new Error(m.type === 'error' ? m.message : `unexpected reply ${m.type}`));
       });
-      worker.postMessage({ type: 'init', file, settings } satisfies WorkerRequest);
+      worker.postMessage({ type: 'init', file, settings, nice } satisfies WorkerRequest);
     });
   }
 
@@ -118,12 +119,14 @@ export class WorkerPoolBackend implements InferenceBackend {
   private constructor(
     private readonly file: string,
     private readonly settings: OnnxSettings,
+    private readonly nice: number,
     private readonly workers: SessionWorker[],
     private readonly warn: Warn,
   ) {}
 
-  static async open(file: string, settings: OnnxSettings, size: number, warn: Warn): Promise<WorkerPoolBackend> {
-    const pool = new WorkerPoolBackend(file, settings, [], warn);
+  /** `nice`: how much lower than the event loop the inference threads run (0: same priority). */
+  static async open(file: string, settings: OnnxSettings, size: number, warn: Warn, nice = 0): Promise<WorkerPoolBackend> {
+    const pool = new WorkerPoolBackend(file, settings, nice, [], warn);
     const spawned = await Promise.allSettled(Array.from({ length: size }, () => pool.spawnWorker()));
     const failed = spawned.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
@@ -182,6 +185,7 @@ export class WorkerPoolBackend implements InferenceBackend {
     const worker = await SessionWorker.spawn(
       this.file,
       this.settings,
+      this.nice,
       (w) => this.workerIdle(w),
       (w, e) => this.workerDied(w, e),
     );

@@ -6,6 +6,8 @@ export interface InitRequest {
   type: 'init';
   file: string;
   settings: OnnxSettings;
+  /** Nice steps to lower this thread (and the onnxruntime threads it starts) by. */
+  nice: number;
 }
 
 export interface RunRequest {
