@@ -173,6 +173,14 @@ function fileSize(path) {
   return statSync(path).size;
 }
 
+/** The two inputs both graphs take, named and shaped as Hugging Face exports name them. */
+function tokenInputs() {
+  return [
+    valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']),
+    valueInfo('attention_mask', DataType.INT64, ['batch_size', 'sequence_length']),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Embedding model
 
@@ -180,10 +188,7 @@ function embeddingGraph(halfTable, vocabSize) {
   return modelBytes({
     name: 'glove_embed_100d',
     doc: 'Word-level GloVe 100d embedding: last_hidden_state[b, s] = table[input_ids[b, s]] * attention_mask[b, s]. Mean pooling is left to the caller.',
-    inputs: [
-      valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']),
-      valueInfo('attention_mask', DataType.INT64, ['batch_size', 'sequence_length']),
-    ],
+    inputs: tokenInputs(),
     outputs: [valueInfo('last_hidden_state', DataType.FLOAT, ['batch_size', 'sequence_length', DIMS])],
     initializers: [
       tensor('embedding_table', DataType.FLOAT16, [vocabSize, DIMS], halfTable),
@@ -207,10 +212,7 @@ function classifierGraph(tokenLogits, bias, vocabSize) {
   return modelBytes({
     name: 'spam_linear',
     doc: 'Ham/spam logistic regression: logits = bias + masked mean over tokens of token_logits[input_ids]. Index 0 = ham, 1 = spam.',
-    inputs: [
-      valueInfo('input_ids', DataType.INT64, ['batch_size', 'sequence_length']),
-      valueInfo('attention_mask', DataType.INT64, ['batch_size', 'sequence_length']),
-    ],
+    inputs: tokenInputs(),
     outputs: [valueInfo('logits', DataType.FLOAT, ['batch_size', 2])],
     initializers: [
       tensor('token_logits', DataType.FLOAT, [vocabSize, 2], tokenLogits),

@@ -1,9 +1,9 @@
 // Gateway health, as /readyz and the `health` query report it.
 import type { ModelRegistry } from '../inference/model-registry.js';
+import type { RedisState } from '../resilience/cache/result-cache.js';
 import type { BreakerStateName } from '../resilience/model-guard.js';
 
 export type Status = 'OK' | 'DEGRADED' | 'DOWN';
-export type RedisTierState = 'disabled' | 'connected' | 'down';
 
 export interface ModelHealthReport {
   name: string;
@@ -15,7 +15,7 @@ export interface CacheHealthReport {
   enabled: boolean;
   entries: number;
   bytes: number;
-  redis: RedisTierState;
+  redis: RedisState;
 }
 
 export interface HealthReport {
