@@ -36,7 +36,12 @@ export interface BatcherStats {
   rejected: number;
 }
 
-export type BatchFn<K, V> = (keys: readonly K[]) => Promise<(V | Error)[]>;
+/**
+ * A batch function answers each key with a value, an Error (that item fails alone), or a promise of
+ * its own, so that items of one call can be answered as their parts finish. It may also return one
+ * promise for the whole array; if that rejects, every item fails with its error.
+ */
+export type BatchFn<K, V> = (keys: readonly K[]) => Promise<(V | Error)[]> | Promise<V>[];
 
 export interface LaneSpec<K, V> {
   fn: BatchFn<K, V>;
@@ -92,6 +97,8 @@ class Lane<K, V> {
     private readonly stats: BatcherStats,
     private readonly observer: BatchObserver,
   ) {
+    // An item may be answered with a promise of its value: DataLoader resolves the caller's promise
+    // with it, which adopts it (see BatchFn).
     this.loader = new DataLoader<Entry<K>, V>((entries) => this.dispatch(entries), {
       cache: false,
       maxBatchSize: options.maxBatchSize,
@@ -187,9 +194,19 @@ class Lane<K, V> {
     );
     const call = () => this.spec.fn(live.map((i) => entries[i]!.key));
     try {
-      const out = await (scope ? scope.run(call) : call());
-      live.forEach((i, j) => (results[i] = out[j]!));
-      scope?.end();
+      const out = scope ? scope.run(call) : call();
+      if (Array.isArray(out)) {
+        // Items settle on their own; the batch (its span) ends when the last one has.
+        live.forEach((i, j) => (results[i] = out[j] as V));
+        void Promise.allSettled(out).then((settled) => {
+          const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+          scope?.end(failed?.reason);
+        });
+      } else {
+        const values = await out;
+        live.forEach((i, j) => (results[i] = values[j]!));
+        scope?.end();
+      }
     } catch (e) {
       // A failed call fails each of its items rather than leaving any waiter hanging.
       const error = e instanceof Error ? e : new Error(String(e));

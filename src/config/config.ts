@@ -41,8 +41,12 @@ export const configSchema = z.object({
   BATCH_MAX_QUEUE: int(2048, 1),
   /** BATCH_MAX_TOKENS: most padded tokens (rows x longest row) in one model call, like TEI's max-batch-tokens. */
   BATCH_MAX_TOKENS: int(16_384, 1),
-  /** BATCH_MAX_PADDING_RATIO: padded tokens allowed per real token in one call; 1.3 = at most 30% padding. */
-  BATCH_MAX_PADDING_RATIO: z.coerce.number().min(1).default(1.3),
+  /**
+   * BATCH_MAX_PADDING_RATIO: a hard cap on padded tokens per real token in one call (1.3 = at most 30%
+   * padding). Unset (default): no cap; each batch is cut where the model's measured call cost says
+   * padding costs more than another call (see inference/padding-plan.ts).
+   */
+  BATCH_MAX_PADDING_RATIO: z.coerce.number().min(1).default(Number.POSITIVE_INFINITY),
   /**
    * INFERENCE_WORKERS: worker threads per model running onnxruntime; 0 runs it on the main thread.
    * Default: 2 (1 on a single core). Measured on 2 cores, two single-threaded workers beat one worker
@@ -50,8 +54,13 @@ export const configSchema = z.object({
    */
   INFERENCE_WORKERS: int(Math.min(2, availableParallelism()), 0, 64),
   /**
-   * INFERENCE_WORKER_NICE: how much lower (Linux nice steps) the inference threads run than the event
-   * loop, so that HTTP and health checks get a core first while models are saturated. 0 turns it off.
+   * TOKENIZER_THREADS: threads that turn texts into token ids, so that the event loop does not (a third
+   * of a small model's work per request). 0 tokenizes on the event loop. Default: 1 (0 on one core).
+   */
+  TOKENIZER_THREADS: int(Math.min(1, availableParallelism() - 1), 0, 64),
+  /**
+   * INFERENCE_WORKER_NICE: how much lower (Linux nice steps) the inference and tokenizer threads run
+   * than the event loop, so that HTTP and health checks get a core first while models are saturated. 0 turns it off.
    */
   INFERENCE_WORKER_NICE: int(10, 0, 19),
   /** ORT_EXECUTION_PROVIDERS: comma-separated, in order of preference; cuda falls back to cpu with a warning. */
@@ -67,6 +76,13 @@ export const configSchema = z.object({
    * among them (at least 1 each); on the main thread, onnxruntime's own default (every core).
    */
   ORT_INTRA_OP_THREADS: int(0, 0, 256),
+  /**
+   * INFERENCE_SOLO_THREADS: threads for a call that starts while every other worker of the model is
+   * idle (light load), so that a lone request gets every core instead of one worker's share; the
+   * first worker keeps a second session for it. 0 turns it off. Default: every core, when that is more
+   * than a worker's share. Costs one more session's memory per model.
+   */
+  INFERENCE_SOLO_THREADS: int(-1, -1, 256).transform((n) => (n >= 0 ? n : availableParallelism())),
   /**
    * ORT_ALLOW_SPINNING: let onnxruntime's idle pool threads spin-wait for work. Off by default: on a
    * few cores, spinning threads take the CPU the event loop needs to answer requests.

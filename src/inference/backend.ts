@@ -7,12 +7,23 @@ export interface OutputTensor {
   dims: readonly number[];
 }
 
+export interface RunResult {
+  outputs: Record<string, OutputTensor>;
+  /** Time the graph itself ran, in ms: no queueing or hand-off (what the cost model learns from). */
+  computeMs: number;
+}
+
 export interface InferenceBackend {
   /** Names of the graph's inputs, as the graph declares them. */
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /** Execution provider actually in use (after any fallback). */
   readonly executionProvider: string;
-  run(batch: PaddedBatch, outputs: readonly string[]): Promise<Record<string, OutputTensor>>;
+  run(batch: PaddedBatch, outputs: readonly string[]): Promise<RunResult>;
+  /**
+   * Optional: pick between the backend's ways of running by timing a typical call (`probe` makes a
+   * fresh batch each time). Called once at load, before any traffic; returns what it measured and chose.
+   */
+  tune?(probe: () => PaddedBatch, outputs: readonly string[]): Promise<Record<string, unknown> | undefined>;
   close(): Promise<void>;
 }

@@ -2,7 +2,6 @@
 // and returns a warmed-up Model. Any problem is a ModelLoadError naming the folder: never half a model.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
 import type { z } from 'zod';
 import { ModelLoadError } from '../errors/errors.js';
 import type { InferenceBackend } from './backend.js';
@@ -10,7 +9,7 @@ import { ClassificationModel, EmbeddingModel, type Model } from './model.js';
 import { hfConfigSchema, modelSpecSchema, type ModelSpec } from './model-spec.js';
 import { FEEDABLE_INPUTS } from './onnx/onnx-backend.js';
 import type { PaddingPolicy } from './padding-plan.js';
-import { TextEncoder } from './text-encoder.js';
+import { createTextEncoder, type TextEncoder } from './text-encoder.js';
 
 export type Variant = 'fp32' | 'quantized';
 
@@ -41,8 +40,7 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
   const file = await chooseWeights(folder, options, fail);
   let encoder: TextEncoder;
   try {
-    const bertSplits = (tokenizerJson as { pre_tokenizer?: { type?: string } }).pre_tokenizer?.type === 'BertPreTokenizer';
-    encoder = new TextEncoder(new Tokenizer(tokenizerJson as object, tokenizerConfig as object), spec.maxTokens, bertSplits);
+    encoder = createTextEncoder({ tokenizer: tokenizerJson as object, config: tokenizerConfig as object, maxTokens: spec.maxTokens });
   } catch (e) {
     return fail(`tokenizer.json cannot be loaded: ${(e as Error).message}`);
   }
@@ -63,6 +61,8 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
         ? new ClassificationModel(name, spec, encoder, backend, file)
         : new EmbeddingModel(name, spec, encoder, backend, file);
     await warmUp(model, fail);
+    const calibration = await model.calibrate().catch((e) => fail(`calibration inference failed: ${firstLine(e)}`));
+    options.log('info', 'model calibrated', { model: name, ...calibration });
     if (options.padding) model.padding = options.padding;
     return model;
   } catch (e) {

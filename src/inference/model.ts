@@ -4,6 +4,7 @@ import type { Capacity } from '../batching/batcher.js';
 import type { InferenceBackend, OutputTensor } from './backend.js';
 import type { ClassificationSpec, EmbeddingSpec, ModelSpec, Task } from './model-spec.js';
 import { clsPool, l2Normalize, meanPool, softmax } from './postprocess.js';
+import { CallCost } from './call-cost.js';
 import { planSubBatches, type PaddingPolicy } from './padding-plan.js';
 import { padBatch, type PaddedBatch } from './tensors.js';
 import type { EncodedText, TextEncoder } from './text-encoder.js';
@@ -34,9 +35,17 @@ export interface ModelCall {
   rows: number;
   /** rows x longest row. */
   paddedTokens: number;
-  /** Wall time of the backend run, hand-off to a worker included. */
+  /** Time the graph ran (worker-side for a worker pool: no queueing or hand-off). */
   seconds: number;
 }
+
+/**
+ * Wraps each model call, e.g. in a circuit breaker and timeout; a call that it fails fails the texts
+ * of that call only.
+ */
+export type CallGuard = <T>(call: () => Promise<T>) => Promise<T>;
+
+const unguarded: CallGuard = (call) => call();
 
 /** Padding policy used when none is given: the whole batch in one call. */
 export const NO_SPLIT: PaddingPolicy = { maxBatchTokens: Number.POSITIVE_INFINITY, maxPaddingRatio: Number.POSITIVE_INFINITY };
@@ -46,6 +55,8 @@ export abstract class Model {
   padding: PaddingPolicy = NO_SPLIT;
   /** Told of every model call (one sub-batch); telemetry hooks in here, the model does not know it. */
   onCall: ((call: ModelCall) => void) | undefined;
+  /** What a call of this model costs on this machine, learnt from its calls (drives the padding plan). */
+  readonly cost = new CallCost();
 
   constructor(
     readonly name: string,
@@ -62,34 +73,65 @@ export abstract class Model {
   }
 
   /**
-   * Runs `texts` as one or more padded calls (see padding-plan.ts), concurrently so that a worker pool
-   * can spread them, and hands each call's output to `read` with the row of each text.
+   * Seeds the cost model with timed calls of a few shapes (run twice each, the second timed, so that
+   * allocation on first use of a shape does not count), after letting the backend tune itself.
+   * Called once at load, after the warm-up; returns what was measured, for the log.
    */
-  protected async runPlanned<R>(
+  async calibrate(): Promise<Record<string, unknown> | undefined> {
+    const long = Math.max(2, Math.min(this.spec.maxTokens, 128));
+    const typical = [new Array<number>(long).fill(this.encoder.padId)];
+    const tuned = await this.backend.tune?.(() => padBatch(typical, this.encoder.padId), [this.outputName]);
+    const shapes: [rows: number, sequence: number][] = [
+      [1, Math.min(8, long)],
+      [1, long],
+      [4, long],
+    ];
+    for (const [rows, sequence] of shapes) {
+      const ids = Array.from({ length: rows }, () => new Array<number>(sequence).fill(this.encoder.padId));
+      let ms = 0;
+      for (let i = 0; i < 2; i++) ms = (await this.backend.run(padBatch(ids, this.encoder.padId), [this.outputName])).computeMs;
+      this.cost.calibrate(rows * sequence, ms);
+    }
+    return { ...tuned, ...this.cost.estimate };
+  }
+
+  /** The graph output this model reads. */
+  protected abstract readonly outputName: string;
+
+  /**
+   * Runs `texts` as one or more padded calls (see padding-plan.ts), all started at once so that a
+   * worker pool can spread them, and returns one promise per text that settles when that text's own
+   * call is done: a short text does not wait for the long ones of its batch.
+   */
+  protected runEach<R>(
     texts: readonly EncodedText[],
-    output: string,
+    guard: CallGuard,
     read: (out: OutputTensor, batch: PaddedBatch, row: number) => R,
-  ): Promise<R[]> {
-    const results = new Array<R>(texts.length);
+  ): Promise<R>[] {
+    const results = new Array<Promise<R>>(texts.length);
     const plan = planSubBatches(
       texts.map((t) => t.ids.length),
       this.padding,
+      this.cost.estimate,
     );
-    await Promise.all(
-      plan.map(async (indices) => {
+    for (const indices of plan) {
+      const call = guard(async () => {
         const batch = padBatch(
           indices.map((i) => texts[i]!.ids),
           this.encoder.padId,
         );
         // Kept before the run: a worker backend takes over the tensors' memory.
         const view = { ...batch, attentionMask: batch.attentionMask.slice() };
-        const started = performance.now();
-        const { [output]: out } = await this.backend.run(batch, [output]);
-        this.onCall?.({ model: this.name, rows: indices.length, paddedTokens: view.batch * view.sequence, seconds: (performance.now() - started) / 1000 });
-        if (!out) throw new Error(`model ${this.name}: no output ${output}`);
-        indices.forEach((i, row) => (results[i] = read(out, view, row)));
-      }),
-    );
+        const { outputs, computeMs } = await this.backend.run(batch, [this.outputName]);
+        const paddedTokens = view.batch * view.sequence;
+        this.cost.observe(paddedTokens, computeMs);
+        this.onCall?.({ model: this.name, rows: indices.length, paddedTokens, seconds: computeMs / 1000 });
+        const out = outputs[this.outputName];
+        if (!out) throw new Error(`model ${this.name}: no output ${this.outputName}`);
+        return indices.map((_, row) => read(out, view, row));
+      });
+      indices.forEach((i, row) => (results[i] = call.then((rows) => rows[row]!)));
+    }
     return results;
   }
 
@@ -113,7 +155,7 @@ export abstract class Model {
 }
 
 export class ClassificationModel extends Model {
-  private readonly output: string;
+  protected readonly outputName: string;
 
   constructor(
     name: string,
@@ -123,14 +165,19 @@ export class ClassificationModel extends Model {
     file: string,
   ) {
     super(name, encoder, backend, file);
-    this.output = pickOutput(backend.outputNames, CLASSIFICATION_OUTPUTS, 'logits');
+    this.outputName = pickOutput(backend.outputNames, CLASSIFICATION_OUTPUTS, 'logits');
   }
 
   classify(texts: readonly EncodedText[]): Promise<ClassifyOutput[]> {
+    return Promise.all(this.classifyEach(texts));
+  }
+
+  /** One promise per text, settling when its own call is done; `guard` wraps every call. */
+  classifyEach(texts: readonly EncodedText[], guard: CallGuard = unguarded): Promise<ClassifyOutput>[] {
     const labels = this.spec.labels;
-    return this.runPlanned(texts, this.output, (logits, batch, b) => {
+    return this.runEach(texts, guard, (logits, batch, b) => {
       if (logits.dims.length !== 2 || logits.dims[0] !== batch.batch || logits.dims[1] !== labels.length) {
-        throw new Error(`model ${this.name}: ${this.output} has dims [${logits.dims}], expected [${batch.batch}, ${labels.length}]`);
+        throw new Error(`model ${this.name}: ${this.outputName} has dims [${logits.dims}], expected [${batch.batch}, ${labels.length}]`);
       }
       const probs = softmax(logits.data.subarray(b * labels.length, (b + 1) * labels.length));
       const scores = labels.map((label, i) => ({ label, score: probs[i]! }));
@@ -141,7 +188,7 @@ export class ClassificationModel extends Model {
 }
 
 export class EmbeddingModel extends Model {
-  private readonly output: string;
+  protected readonly outputName: string;
   private readonly pooled: boolean;
 
   constructor(
@@ -153,16 +200,21 @@ export class EmbeddingModel extends Model {
   ) {
     super(name, encoder, backend, file);
     const wanted = spec.pooling === 'none' ? POOLED_OUTPUTS : TOKEN_OUTPUTS;
-    this.output = pickOutput(backend.outputNames, wanted, spec.pooling === 'none' ? 'a pooled embedding' : 'token embeddings');
+    this.outputName = pickOutput(backend.outputNames, wanted, spec.pooling === 'none' ? 'a pooled embedding' : 'token embeddings');
     this.pooled = spec.pooling === 'none';
   }
 
   embed(texts: readonly EncodedText[]): Promise<EmbedOutput[]> {
+    return Promise.all(this.embedEach(texts));
+  }
+
+  /** One promise per text, settling when its own call is done; `guard` wraps every call. */
+  embedEach(texts: readonly EncodedText[], guard: CallGuard = unguarded): Promise<EmbedOutput>[] {
     const width = this.spec.dimensions;
     const rank = this.pooled ? 2 : 3;
-    return this.runPlanned(texts, this.output, (out, batch, b) => {
+    return this.runEach(texts, guard, (out, batch, b) => {
       if (out.dims.length !== rank || out.dims[0] !== batch.batch || out.dims[rank - 1] !== width) {
-        throw new Error(`model ${this.name}: ${this.output} has dims [${out.dims}], expected ${rank} dims ending in ${width}`);
+        throw new Error(`model ${this.name}: ${this.outputName} has dims [${out.dims}], expected ${rank} dims ending in ${width}`);
       }
       if (this.pooled) return { vector: out.data.slice(b * width, (b + 1) * width) };
       const vector =

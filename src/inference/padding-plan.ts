@@ -1,37 +1,52 @@
-// How one batch of texts becomes model calls: sorted by length, cut into sub-batches so that short
-// texts do not pay for the padding of long ones and no call exceeds a token budget. On CPU a padded
-// token costs as much as a real one, so padding waste is what batching must never buy.
+// How one batch of texts becomes model calls: sorted by length and cut into sub-batches so that the
+// batch costs least in total, by the model's learnt cost (see call-cost.ts): texts share a call when
+// the per-call cost saved is worth more than the padding the shorter ones pay. No call exceeds the
+// token budget, and an optional padding ratio caps the waste outright.
+import type { CostEstimate } from './call-cost.js';
 
 export interface PaddingPolicy {
   /** Most padded tokens (rows x longest row) in one model call. */
   maxBatchTokens: number;
-  /** Most padded tokens allowed per real token in a sub-batch, e.g. 1.25 = 25% padding. */
+  /** Most padded tokens allowed per real token in a sub-batch, e.g. 1.25 = 25% padding; Infinity: no cap. */
   maxPaddingRatio: number;
 }
 
 /**
- * Groups item indices into sub-batches. Items are taken shortest first; an item joins the current
- * sub-batch while the padded size stays within the budget and the padding ratio. Every item lands in
- * exactly one sub-batch; a single item longer than the budget gets a sub-batch of its own.
+ * Groups item indices into sub-batches, each a run of neighbours in length order. With a cost
+ * estimate the cut is the cheapest under it (exact, by dynamic programming over the sorted lengths);
+ * without one, every item joins the longest group the budget and ratio allow. Every item lands in
+ * exactly one sub-batch; a single item longer than the budget gets a sub-batch of its own. Groups come
+ * in the order of their earliest item (items are given in arrival order), so that when they queue for
+ * workers the batch stays first come, first served: shortest first would favour the median at the
+ * cost of the long texts' tail latency.
  */
-export function planSubBatches(lengths: readonly number[], policy: PaddingPolicy): number[][] {
+export function planSubBatches(lengths: readonly number[], policy: PaddingPolicy, cost?: CostEstimate): number[][] {
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
-  const plan: number[][] = [];
-  let current: number[] = [];
-  let real = 0;
-  for (const i of order) {
-    const len = lengths[i]!;
-    // Sorted ascending, so the newcomer is the longest row of the sub-batch it joins.
-    const padded = (current.length + 1) * len;
-    const fits = padded <= policy.maxBatchTokens && padded <= policy.maxPaddingRatio * (real + len);
-    if (current.length > 0 && !fits) {
-      plan.push(current);
-      current = [];
-      real = 0;
+  const sorted = order.map((i) => lengths[i]!);
+  const n = sorted.length;
+  // best[j]: least cost of the first j sorted items; cut[j]: where the last group of that plan starts.
+  const best = new Float64Array(n + 1);
+  const cut = new Int32Array(n + 1);
+  const fixed = cost?.fixedMs ?? 1;
+  const perToken = cost?.perTokenMs ?? 0;
+  for (let j = 1; j <= n; j++) {
+    const longest = sorted[j - 1]!;
+    best[j] = Number.POSITIVE_INFINITY;
+    let real = 0;
+    for (let i = j - 1; i >= 0; i--) {
+      real += sorted[i]!;
+      const rows = j - i;
+      const padded = rows * longest;
+      // Sorted ascending: taking one more (shorter) item only adds padding, so stop at the first misfit.
+      if (rows > 1 && (padded > policy.maxBatchTokens || padded > policy.maxPaddingRatio * real)) break;
+      const total = best[i]! + fixed + perToken * padded;
+      if (total < best[j]!) {
+        best[j] = total;
+        cut[j] = i;
+      }
     }
-    current.push(i);
-    real += len;
   }
-  if (current.length > 0) plan.push(current);
-  return plan;
+  const plan: number[][] = [];
+  for (let j = n; j > 0; j = cut[j]!) plan.push(order.slice(cut[j]!, j));
+  return plan.sort((a, b) => Math.min(...a) - Math.min(...b));
 }

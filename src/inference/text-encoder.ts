@@ -1,6 +1,24 @@
 // Text -> token ids with exact truncation, over a tokenizer.json loaded by @huggingface/tokenizers
 // (the tokenizer implementation @huggingface/transformers uses). Never touches a network.
 import { Tokenizer } from '@huggingface/tokenizers';
+import { memoizeWordPiece } from './word-piece-memo.js';
+
+/** What a TextEncoder is built from: plain data, so that another thread can build the same one. */
+export interface EncoderSource {
+  /** Parsed tokenizer.json. */
+  tokenizer: object;
+  /** Parsed tokenizer_config.json. */
+  config: object;
+  maxTokens: number;
+}
+
+/** Builds the encoder of a model folder's tokenizer files (throws when they cannot be loaded). */
+export function createTextEncoder(source: EncoderSource): TextEncoder {
+  const tokenizer = new Tokenizer(source.tokenizer, source.config);
+  memoizeWordPiece(tokenizer);
+  const bertSplits = (source.tokenizer as { pre_tokenizer?: { type?: string } }).pre_tokenizer?.type === 'BertPreTokenizer';
+  return new TextEncoder(tokenizer, source.maxTokens, bertSplits, source);
+}
 
 export interface EncodedText {
   /** Token ids fed to the model, special tokens included. */
@@ -31,6 +49,8 @@ export class TextEncoder {
     private readonly tokenizer: Tokenizer,
     readonly maxTokens: number,
     bertSplits = false,
+    /** Where it was built from, when known (lets a tokenizer thread build the same encoder). */
+    readonly source?: EncoderSource,
   ) {
     this.boundary = bertSplits ? BERT_BOUNDARY : /\s/;
     // The post-processor's special tokens around one sequence ([CLS] ... [SEP] for BERT, none for a

@@ -7,6 +7,7 @@ import { ClassificationModel, EmbeddingModel, type Model } from '../inference/mo
 import type { ModelRegistry } from '../inference/model-registry.js';
 import { l2Norm } from '../inference/postprocess.js';
 import type { EncodedText } from '../inference/text-encoder.js';
+import { LocalEncoding, type TextEncoding } from '../inference/tokenize/text-encoding.js';
 import { cacheKey } from './cache/cache-key.js';
 import type { CachedResult } from './cache/codec.js';
 import { ModelCallError, ModelGuard, type BreakerStateName, type GuardOptions } from './model-guard.js';
@@ -48,7 +49,7 @@ export interface AnswerEvent {
 }
 
 export interface PathHooks {
-  /** Tokenization of one text for `model` took `ms` (runs in the request's context). */
+  /** Tokenization of one text for `model` took `ms`, where it ran (called in the request's context). */
   onTokenize?: (model: string, ms: number, tokens: number) => void;
   /** Every answered text, cached or computed. */
   onAnswer?: (event: AnswerEvent) => void;
@@ -78,6 +79,8 @@ export class InferencePath {
     private readonly guardOptions: GuardOptions,
     private readonly cache: ResultStore | undefined,
     private readonly hooks: PathHooks = {},
+    /** Where texts are tokenized: the event loop unless tokenizer threads are given. */
+    private readonly encoding: TextEncoding = new LocalEncoding(),
   ) {}
 
   breakerState(model: string): BreakerStateName {
@@ -124,9 +127,8 @@ export class InferencePath {
 
     // An open breaker fails at once: no point queuing for a model that will not be called.
     if (this.guard(model).state === 'OPEN') throw new ModelCallError(model.name, 'open', 'recent calls failed');
-    const started = performance.now();
-    const encoded = model.encoder.encode(request.text, !request.truncate);
-    this.hooks.onTokenize?.(model.name, performance.now() - started, encoded.ids.length);
+    const { encoded, ms } = await this.encoding.encode(model, request.text, !request.truncate);
+    this.hooks.onTokenize?.(model.name, ms, encoded.ids.length);
     if (encoded.truncated && !request.truncate) {
       throw new BadInputError(
         `${request.where} has ${encoded.fullLength} tokens; model "${model.name}" takes at most ${model.spec.maxTokens} (pass truncate: true to cut it)`,
@@ -163,21 +165,25 @@ export class InferencePath {
     return guard;
   }
 
-  /** The batcher lane of a model: one guarded model call per batch, results in cacheable form. */
+  /**
+   * The batcher lane of a model: each model call of a batch goes through the model's breaker and
+   * timeout, and each text is answered as soon as its own call is done.
+   */
   private lane(model: TaskModel): LaneSpec<EncodedText, CachedResult> {
     let lane = this.lanes.get(model.name);
     if (lane) return lane;
     const guard = this.guard(model);
+    const guarded = <T>(call: () => Promise<T>) => guard.execute(call);
     const fn =
       model instanceof ClassificationModel
-        ? async (batch: readonly EncodedText[]) => {
-            const out = await guard.execute(() => model.classify(batch));
-            return out.map((o, i): CachedResult => ({ kind: 'classification', scores: o.scores, tokens: batch[i]!.ids.length, truncated: batch[i]!.truncated }));
-          }
-        : async (batch: readonly EncodedText[]) => {
-            const out = await guard.execute(() => model.embed(batch));
-            return out.map((o, i): CachedResult => ({ kind: 'embedding', vector: o.vector, tokens: batch[i]!.ids.length, truncated: batch[i]!.truncated }));
-          };
+        ? (batch: readonly EncodedText[]) =>
+            model
+              .classifyEach(batch, guarded)
+              .map((p, i) => p.then((o): CachedResult => ({ kind: 'classification', scores: o.scores, tokens: batch[i]!.ids.length, truncated: batch[i]!.truncated })))
+        : (batch: readonly EncodedText[]) =>
+            model
+              .embedEach(batch, guarded)
+              .map((p, i) => p.then((o): CachedResult => ({ kind: 'embedding', vector: o.vector, tokens: batch[i]!.ids.length, truncated: batch[i]!.truncated })));
     lane = { fn, keyOf: idsKey, capacity: model.capacity };
     this.lanes.set(model.name, lane);
     return lane;

@@ -8,6 +8,8 @@ import type { Config } from '../config/config.js';
 import { ModelRegistry } from '../inference/model-registry.js';
 import { OnnxBackend } from '../inference/onnx/onnx-backend.js';
 import { WorkerPoolBackend } from '../inference/onnx/worker-pool-backend.js';
+import { LocalEncoding } from '../inference/tokenize/text-encoding.js';
+import { TokenizerPool } from '../inference/tokenize/tokenizer-pool.js';
 import { ResultCache } from '../resilience/cache/result-cache.js';
 import { InferencePath } from '../resilience/inference-path.js';
 import type { GatewayContext } from '../schema/context.js';
@@ -38,6 +40,11 @@ function workerSettings(config: Config): Config {
   return { ...config, ORT_INTRA_OP_THREADS: Math.max(1, Math.floor(availableParallelism() / config.INFERENCE_WORKERS)) };
 }
 
+/** Solo-session threads: only worth a second session when they are more than a worker's own share. */
+function soloThreads(config: Config): number {
+  return config.INFERENCE_SOLO_THREADS > workerSettings(config).ORT_INTRA_OP_THREADS ? config.INFERENCE_SOLO_THREADS : 0;
+}
+
 function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultCache | undefined {
   if (config.CACHE_MAX_ENTRIES === 0) return undefined;
   const cache = new ResultCache({
@@ -65,6 +72,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   telemetry.metrics.initModels(registry.names);
 
   const cache = createCache(config, telemetry, log);
+  const encoding =
+    config.TOKENIZER_THREADS > 0
+      ? new TokenizerPool(config.TOKENIZER_THREADS, config.INFERENCE_WORKER_NICE, (msg, fields) => log.warn(fields, msg))
+      : new LocalEncoding();
   const path = new InferencePath(
     registry,
     batcher,
@@ -77,6 +88,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     },
     cache,
     telemetry.pathHooks,
+    encoding,
   );
   const health = new HealthService(registry, GATEWAY_VERSION, {
     breakerOf: (model) => path.breakerState(model),
@@ -121,7 +133,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     .loadAll({
       openBackend: (file) =>
         config.INFERENCE_WORKERS > 0
-          ? WorkerPoolBackend.open(file, workerSettings(config), config.INFERENCE_WORKERS, warn, config.INFERENCE_WORKER_NICE)
+          ? WorkerPoolBackend.open(file, workerSettings(config), config.INFERENCE_WORKERS, warn, {
+              nice: config.INFERENCE_WORKER_NICE,
+              soloThreads: soloThreads(config),
+            })
           : OnnxBackend.open(file, config, warn),
       variantOf: (name) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT,
       padding: { maxBatchTokens: config.BATCH_MAX_TOKENS, maxPaddingRatio: config.BATCH_MAX_PADDING_RATIO },
@@ -146,7 +161,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       await apollo.stop();
       if (Date.now() > deadline) httpServer.closeAllConnections();
       await ready.catch(() => undefined);
-      await Promise.all([registry.close(), cache?.close()]);
+      await Promise.all([registry.close(), cache?.close(), encoding.close()]);
       log.info('stopped');
     })());
 

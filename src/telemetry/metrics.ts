@@ -23,6 +23,7 @@ export class GatewayMetrics {
   private readonly circuit: Gauge<'model'>;
   private readonly fallbacks: Counter<'model' | 'fallback'>;
   private redisUp: (() => number | undefined) | undefined;
+  private callCosts: (() => readonly { model: string; fixedMs: number; perTokenMs: number }[]) | undefined;
 
   constructor(batcher: Batcher) {
     const registers = [this.registry];
@@ -39,7 +40,7 @@ export class GatewayMetrics {
     this.batchSize = histogram('nlp_batch_size', 'Texts per model call', ['model'], [1, 2, 4, 8, 16, 32, 64, 128]);
     this.queueWait = histogram('nlp_queue_duration_seconds', 'Time a text waited in the batch queue', ['model'], STAGE_BUCKETS);
     this.tokenize = histogram('nlp_tokenize_duration_seconds', 'Time to tokenize one text', ['model'], STAGE_BUCKETS);
-    this.inference = histogram('nlp_inference_duration_seconds', 'Wall time of one model call, hand-off to the worker included', ['model'], STAGE_BUCKETS);
+    this.inference = histogram('nlp_inference_duration_seconds', 'Time one model call computed (measured where it ran: no queueing or hand-off)', ['model'], STAGE_BUCKETS);
     this.inputTokens = histogram('nlp_input_tokens', 'Tokens the model read per text', ['model'], [8, 16, 32, 64, 128, 256, 512, 1024]);
     this.truncated = counter('nlp_truncated_total', 'Texts cut to the model maxTokens', ['model']);
     this.calls = counter('nlp_model_calls_total', 'Model calls (padded sub-batches) made', ['model']);
@@ -68,6 +69,19 @@ export class GatewayMetrics {
         if (up !== undefined) this.set(up);
       },
     });
+    new Gauge({
+      name: 'nlp_call_cost_seconds',
+      help: "A model call's learnt cost that decides how batches are cut: part=fixed (per call) and per_token (per padded token)",
+      labelNames: ['model', 'part'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of self.callCosts?.() ?? []) {
+          this.set({ model: c.model, part: 'fixed' }, c.fixedMs / 1000);
+          this.set({ model: c.model, part: 'per_token' }, c.perTokenMs / 1000);
+        }
+      },
+    });
     const total = (name: string, help: string, read: () => number) =>
       new Counter({
         name,
@@ -90,6 +104,11 @@ export class GatewayMetrics {
       this.circuit.set({ model }, 0);
       this.truncated.inc({ model }, 0);
     }
+  }
+
+  /** Where the call-cost gauge reads from. */
+  watchCallCosts(read: () => readonly { model: string; fixedMs: number; perTokenMs: number }[]): void {
+    this.callCosts = read;
   }
 
   /** Where the Redis gauge reads from: 1 up, 0 down, undefined when there is no Redis tier. */

@@ -80,5 +80,11 @@ export class Telemetry {
       { window: this.driftWindow },
     );
     for (const model of models) model.onCall = this.onModelCall;
+    this.metrics.watchCallCosts(() =>
+      models.flatMap((m) => {
+        const e = m.cost.estimate;
+        return e ? [{ model: m.name, ...e }] : [];
+      }),
+    );
   }
 }

@@ -69,6 +69,7 @@ describe('Prometheus metrics', () => {
     for (const family of [
       'nlp_inference_duration_seconds_bucket',
       'nlp_queue_depth',
+      'nlp_call_cost_seconds',
       'nlp_truncated_total',
       'nlp_circuit_state',
       'nlp_confidence_score',

@@ -92,6 +92,27 @@ describe('Batcher', () => {
     expect(settled.every((s) => s.status === 'rejected' && /backend down/.test(String(s.reason)))).toBe(true);
   });
 
+  it('answers each item as its own promise settles, not when the whole batch is done', async () => {
+    const b = new Batcher(opts());
+    const gates = new Map<number, () => void>();
+    const lane: LaneSpec<number, number> = {
+      keyOf: String,
+      fn: (keys) => keys.map((k) => new Promise<number>((resolve, reject) => gates.set(k, () => (k === 3 ? reject(new Error('three')) : resolve(k * 10))))),
+    };
+    const order: string[] = [];
+    const loads = [1, 2, 3].map((k) => b.load('m', lane, k).then((v) => order.push(`ok ${v}`), (e: Error) => order.push(e.message)));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(gates.size).toBe(3);
+    gates.get(2)!();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(order).toEqual(['ok 20']);
+    gates.get(3)!();
+    gates.get(1)!();
+    await Promise.all(loads);
+    expect(order).toEqual(['ok 20', 'three', 'ok 10']);
+    expect(b.depths()).toEqual({ m: 0 });
+  });
+
   it('waits up to maxDelayMs for more items', async () => {
     const b = new Batcher(opts({ maxDelayMs: 40 }));
     const lane = recorder();

@@ -18,9 +18,10 @@ describe('WorkerPoolBackend', () => {
     try {
       expect(pool.inputNames).toEqual(local.inputNames);
       expect(pool.size).toBe(2);
-      const expected = await local.run(padBatch(rows, 0), ['logits']);
+      const { outputs: expected } = await local.run(padBatch(rows, 0), ['logits']);
       const runs = await Promise.all(Array.from({ length: 20 }, () => pool.run(padBatch(rows, 0), ['logits'])));
-      for (const out of runs) {
+      for (const { outputs: out, computeMs } of runs) {
+        expect(computeMs).toBeGreaterThan(0);
         expect(out.logits!.dims).toEqual([3, 2]);
         expect(Array.from(out.logits!.data)).toEqual(Array.from(expected.logits!.data));
       }
@@ -30,11 +31,31 @@ describe('WorkerPoolBackend', () => {
     }
   });
 
+  it('runs a lone call on the solo session and concurrent ones on the workers, with equal answers', async () => {
+    const pool = await WorkerPoolBackend.open(file, settings, 2, () => undefined, { soloThreads: 2 });
+    try {
+      const { outputs: alone } = await pool.run(padBatch(rows, 0), ['logits']);
+      expect(pool.soloRuns).toBe(1);
+      const together = await Promise.all(Array.from({ length: 6 }, () => pool.run(padBatch(rows, 0), ['logits'])));
+      // Six calls queued at once: none of them is alone, so none runs solo.
+      expect(pool.soloRuns).toBe(1);
+      for (const { outputs } of together) expect(Array.from(outputs.logits!.data)).toEqual(Array.from(alone.logits!.data));
+      // Tuning keeps the solo session only when it is faster; either way answers stay the same.
+      await pool.tune(() => padBatch(rows, 0), ['logits']);
+      const before = pool.soloRuns;
+      const { outputs: after } = await pool.run(padBatch(rows, 0), ['logits']);
+      expect(pool.soloRuns).toBe(before + (pool.usesSolo ? 1 : 0));
+      expect(Array.from(after.logits!.data)).toEqual(Array.from(alone.logits!.data));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('fails a run with a clear error and keeps serving', async () => {
     const pool = await WorkerPoolBackend.open(file, settings, 1, () => undefined);
     try {
       await expect(pool.run(padBatch(rows, 0), ['no_such_output'])).rejects.toThrow(/no_such_output/);
-      const ok = await pool.run(padBatch(rows, 0), ['logits']);
+      const { outputs: ok } = await pool.run(padBatch(rows, 0), ['logits']);
       expect(ok.logits!.dims).toEqual([3, 2]);
     } finally {
       await pool.close();

@@ -1,6 +1,6 @@
 // InferenceBackend over an in-process onnxruntime-node session.
 import * as ort from 'onnxruntime-node';
-import type { InferenceBackend, OutputTensor } from '../backend.js';
+import type { InferenceBackend, RunResult } from '../backend.js';
 import type { PaddedBatch } from '../tensors.js';
 import { chooseProviders, sessionOptions, type OnnxSettings } from './session-options.js';
 import { runSession } from './session-run.js';
@@ -35,8 +35,10 @@ export class OnnxBackend implements InferenceBackend {
     return this.session.outputNames;
   }
 
-  run(batch: PaddedBatch, outputs: readonly string[]): Promise<Record<string, OutputTensor>> {
-    return runSession(this.session, batch, outputs);
+  async run(batch: PaddedBatch, outputs: readonly string[]): Promise<RunResult> {
+    const started = performance.now();
+    const result = await runSession(this.session, batch, outputs);
+    return { outputs: result, computeMs: performance.now() - started };
   }
 
   async close(): Promise<void> {

@@ -1,31 +1,38 @@
 // InferenceBackend over a small pool of worker threads, each holding its own onnxruntime session of
 // the same model. Runs go to an idle worker, or wait in arrival order for one; a worker that dies
 // fails only its own run and is replaced.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { InferenceBackend, OutputTensor } from '../backend.js';
+import type { InferenceBackend, RunResult } from '../backend.js';
 import type { PaddedBatch } from '../tensors.js';
+import { workerScript } from '../worker-script.js';
 import type { OnnxSettings } from './session-options.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
-
-/** The compiled worker script; tests running TypeScript sources use the build in dist/. */
-function workerScript(): URL {
-  const here = new URL('./session-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-  return new URL(`file://${path.join(repo, 'dist/inference/onnx/session-worker.js')}`);
-}
 
 interface Job {
   batch: PaddedBatch;
   outputs: readonly string[];
-  resolve: (out: Record<string, OutputTensor>) => void;
+  resolve: (out: RunResult) => void;
   reject: (e: Error) => void;
 }
 
 type Warn = (msg: string, fields: Record<string, unknown>) => void;
+
+/** A solo session is kept only when a typical call takes at most this share of a worker's time. */
+const SOLO_MIN_GAIN = 0.75;
+const TUNE_ROUNDS = 8;
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+export interface PoolOptions {
+  /** How much lower than the event loop the inference threads run (nice steps; 0: same priority). */
+  nice?: number;
+  /**
+   * Intra-op threads for a run that starts while every worker is idle: the first worker keeps a second
+   * session with this many threads, so that under light load one request uses every core. 0: off.
+   */
+  soloThreads?: number;
+}
 
 class SessionWorker {
   private job: Job | undefined;
@@ -35,6 +42,7 @@ class SessionWorker {
   private constructor(
     private readonly worker: Worker,
     readonly ready: Extract<WorkerReply, { type: 'ready' }>,
+    private readonly soloThreads: number,
     private readonly onIdle: (w: SessionWorker) => void,
     private readonly onDeath: (w: SessionWorker, error: Error) => void,
   ) {
@@ -47,10 +55,11 @@ class SessionWorker {
     file: string,
     settings: OnnxSettings,
     nice: number,
+    soloThreads: number,
     onIdle: (w: SessionWorker) => void,
     onDeath: (w: SessionWorker, error: Error) => void,
   ): Promise<SessionWorker> {
-    const worker = new Worker(workerScript());
+    const worker = new Worker(workerScript('onnx/session-worker.js'));
     return new Promise((resolve, reject) => {
       const fail = (e: Error) => {
         void worker.terminate();
@@ -59,10 +68,10 @@ class SessionWorker {
       worker.once('error', fail);
       worker.once('message', (m: WorkerReply) => {
         worker.off('error', fail);
-        if (m.type === 'ready') resolve(new SessionWorker(worker, m, onIdle, onDeath));
+        if (m.type === 'ready') resolve(new SessionWorker(worker, m, soloThreads, onIdle, onDeath));
         else fail(new Error(m.type === 'error' ? m.message : `unexpected reply ${m.type}`));
       });
-      worker.postMessage({ type: 'init', file, settings, nice } satisfies WorkerRequest);
+      worker.postMessage({ type: 'init', file, settings, nice, soloThreads } satisfies WorkerRequest);
     });
   }
 
@@ -70,7 +79,12 @@ class SessionWorker {
     return this.job === undefined && !this.closing;
   }
 
-  start(job: Job): void {
+  /** Whether this worker holds a session for solo runs. */
+  get canSolo(): boolean {
+    return this.soloThreads > 0;
+  }
+
+  start(job: Job, solo = false): void {
     this.job = job;
     const { batch } = job;
     const msg: WorkerRequest = {
@@ -82,6 +96,7 @@ class SessionWorker {
       attentionMask: batch.attentionMask,
       tokenTypeIds: batch.tokenTypeIds,
       outputs: [...job.outputs],
+      solo,
     };
     // The inputs are handed over, not copied: the padded batch is not used on this thread again.
     this.worker.postMessage(msg, [batch.inputIds.buffer, batch.attentionMask.buffer, batch.tokenTypeIds.buffer] as ArrayBuffer[]);
@@ -97,7 +112,7 @@ class SessionWorker {
     const job = this.job;
     if (m.type !== 'result' && m.type !== 'error') return;
     this.job = undefined;
-    if (m.type === 'result') job?.resolve(m.outputs);
+    if (m.type === 'result') job?.resolve({ outputs: m.outputs, computeMs: m.computeMs });
     else job?.reject(new Error(m.message));
     this.onIdle(this);
   }
@@ -115,19 +130,24 @@ export class WorkerPoolBackend implements InferenceBackend {
   private readonly waiting: Job[] = [];
   private readonly idleListeners = new Set<() => void>();
   private closed = false;
+  /** Runs that went to the solo session. */
+  soloRuns = 0;
+  private drainScheduled = false;
+  /** Whether lone runs use the solo session (cleared by tune() when it is not faster). */
+  private soloEnabled = true;
 
   private constructor(
     private readonly file: string,
     private readonly settings: OnnxSettings,
-    private readonly nice: number,
+    private readonly options: PoolOptions,
     private readonly workers: SessionWorker[],
     private readonly warn: Warn,
   ) {}
 
-  /** `nice`: how much lower than the event loop the inference threads run (0: same priority). */
-  static async open(file: string, settings: OnnxSettings, size: number, warn: Warn, nice = 0): Promise<WorkerPoolBackend> {
-    const pool = new WorkerPoolBackend(file, settings, nice, [], warn);
-    const spawned = await Promise.allSettled(Array.from({ length: size }, () => pool.spawnWorker()));
+  static async open(file: string, settings: OnnxSettings, size: number, warn: Warn, options: PoolOptions = {}): Promise<WorkerPoolBackend> {
+    const pool = new WorkerPoolBackend(file, settings, options, [], warn);
+    // One worker (the first) holds the solo session; a replacement for it gets one again.
+    const spawned = await Promise.allSettled(Array.from({ length: size }, (_, i) => pool.spawnWorker(i === 0)));
     const failed = spawned.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await pool.close();
@@ -165,14 +185,62 @@ export class WorkerPoolBackend implements InferenceBackend {
     return () => this.idleListeners.delete(listener);
   }
 
-  run(batch: PaddedBatch, outputs: readonly string[]): Promise<Record<string, OutputTensor>> {
+  run(batch: PaddedBatch, outputs: readonly string[]): Promise<RunResult> {
     if (this.closed) return Promise.reject(new Error('backend is closed'));
     return new Promise((resolve, reject) => {
-      const job: Job = { batch, outputs, resolve, reject };
-      const worker = this.workers.find((w) => w.idle);
-      if (worker && this.waiting.length === 0) worker.start(job);
-      else this.waiting.push(job);
+      this.waiting.push({ batch, outputs, resolve, reject });
+      // Started a microtask later, once the caller has queued every call it makes now (the sub-batches
+      // of one batch), so that a solo run is chosen only for a call that is really alone.
+      if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        queueMicrotask(() => this.drain());
+      }
     });
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    const idle = this.workers.filter((w) => w.idle);
+    if (this.waiting.length === 0 || idle.length === 0) return;
+    // Alone (one call, every worker idle): it may use every core through the solo session.
+    const solo = this.soloEnabled && this.waiting.length === 1 && idle.length === this.workers.length ? idle.find((w) => w.canSolo) : undefined;
+    if (solo) {
+      this.soloRuns++;
+      solo.start(this.waiting.shift()!, true);
+    } else {
+      for (const worker of idle) {
+        const job = this.waiting.shift();
+        if (!job) break;
+        worker.start(job);
+      }
+    }
+    if (this.waiting.length === 0 && this.workers.some((w) => w.idle)) for (const listener of this.idleListeners) listener();
+  }
+
+  get usesSolo(): boolean {
+    return this.soloEnabled && this.workers.some((w) => w.canSolo);
+  }
+
+  /**
+   * Keeps the solo session only if it is really faster on a typical call: more threads pay off for a
+   * big model, while for a small one the threads' hand-offs cost more than they save.
+   */
+  async tune(probe: () => PaddedBatch, outputs: readonly string[]): Promise<Record<string, unknown> | undefined> {
+    const worker = this.workers.find((w) => w.canSolo);
+    if (!worker || !worker.idle || this.waiting.length > 0) return undefined;
+    const run = async (solo: boolean) =>
+      (await new Promise<RunResult>((resolve, reject) => worker.start({ batch: probe(), outputs, resolve, reject }, solo))).computeMs;
+    // Alternating, so that a change in machine load during the probe hits both alike; best of each.
+    let narrow = Number.POSITIVE_INFINITY;
+    let solo = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < TUNE_ROUNDS; i++) {
+      narrow = Math.min(narrow, await run(false));
+      solo = Math.min(solo, await run(true));
+    }
+    // Measured alone at start-up the extra threads look better than they will be beside a busy event
+    // loop on few cores, so they must win clearly.
+    this.soloEnabled = solo < SOLO_MIN_GAIN * narrow;
+    return { soloSession: this.soloEnabled, narrowMs: round(narrow), soloMs: round(solo) };
   }
 
   async close(): Promise<void> {
@@ -181,11 +249,12 @@ export class WorkerPoolBackend implements InferenceBackend {
     await Promise.all(this.workers.splice(0).map((w) => w.close()));
   }
 
-  private async spawnWorker(): Promise<void> {
+  private async spawnWorker(solo: boolean): Promise<void> {
     const worker = await SessionWorker.spawn(
       this.file,
       this.settings,
-      this.nice,
+      this.options.nice ?? 0,
+      solo ? (this.options.soloThreads ?? 0) : 0,
       (w) => this.workerIdle(w),
       (w, e) => this.workerDied(w, e),
     );
@@ -203,6 +272,6 @@ export class WorkerPoolBackend implements InferenceBackend {
   private workerDied(worker: SessionWorker, error: Error): void {
     this.workers.splice(this.workers.indexOf(worker), 1);
     this.warn('inference worker died; replacing it', { error: error.message, file: path.basename(this.file) });
-    if (!this.closed) this.spawnWorker().catch((e) => this.warn('inference worker could not be replaced', { error: String(e) }));
+    if (!this.closed) this.spawnWorker(worker.canSolo).catch((e) => this.warn('inference worker could not be replaced', { error: String(e) }));
   }
 }

@@ -8,6 +8,8 @@ export interface InitRequest {
   settings: OnnxSettings;
   /** Nice steps to lower this thread (and the onnxruntime threads it starts) by. */
   nice: number;
+  /** Intra-op threads of a second session for runs marked `solo`; 0: no second session. */
+  soloThreads: number;
 }
 
 export interface RunRequest {
@@ -19,12 +21,14 @@ export interface RunRequest {
   attentionMask: BigInt64Array;
   tokenTypeIds: BigInt64Array;
   outputs: string[];
+  /** Run on the solo session (every other worker is idle). */
+  solo: boolean;
 }
 
 export type WorkerRequest = InitRequest | RunRequest | { type: 'close' };
 
 export type WorkerReply =
   | { type: 'ready'; inputNames: string[]; outputNames: string[]; provider: string; unavailable: string[] }
-  | { type: 'result'; id: number; outputs: Record<string, { data: Float32Array; dims: number[] }> }
+  | { type: 'result'; id: number; outputs: Record<string, { data: Float32Array; dims: number[] }>; computeMs: number }
   | { type: 'error'; id: number | null; message: string }
   | { type: 'closed' };
