@@ -21,6 +21,10 @@ type Warn = (msg: string, fields: Record<string, unknown>) => void;
 /** A solo session is kept only when a typical call takes at most this share of a worker's time. */
 const SOLO_MIN_GAIN = 0.75;
 const TUNE_ROUNDS = 8;
+/** Every this many lone calls, one runs the way not preferred, to keep both measurements fresh. */
+const EXPLORE_EVERY = 16;
+/** Weight of the newest lone call in each way's running average. */
+const LONE_ALPHA = 0.2;
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
@@ -135,6 +139,9 @@ export class WorkerPoolBackend implements InferenceBackend {
   private drainScheduled = false;
   /** Whether lone runs use the solo session (cleared by tune() when it is not faster). */
   private soloEnabled = true;
+  /** Running averages of ms per padded token of lone calls, each way; measured by tune() first. */
+  private readonly lone = { solo: Number.NaN, narrow: Number.NaN };
+  private loneCalls = 0;
 
   private constructor(
     private readonly file: string,
@@ -203,10 +210,18 @@ export class WorkerPoolBackend implements InferenceBackend {
     const idle = this.workers.filter((w) => w.idle);
     if (this.waiting.length === 0 || idle.length === 0) return;
     // Alone (one call, every worker idle): it may use every core through the solo session.
-    const solo = this.soloEnabled && this.waiting.length === 1 && idle.length === this.workers.length ? idle.find((w) => w.canSolo) : undefined;
-    if (solo) {
-      this.soloRuns++;
-      solo.start(this.waiting.shift()!, true);
+    const soloWorker = this.waiting.length === 1 && idle.length === this.workers.length ? idle.find((w) => w.canSolo) : undefined;
+    if (soloWorker) {
+      const job = this.waiting.shift()!;
+      const solo = this.soloEnabled !== (++this.loneCalls % EXPLORE_EVERY === 0);
+      const tokens = job.batch.batch * job.batch.sequence;
+      const resolve = job.resolve;
+      job.resolve = (result) => {
+        this.observeLone(solo, result.computeMs / tokens);
+        resolve(result);
+      };
+      if (solo) this.soloRuns++;
+      soloWorker.start(job, solo);
     } else {
       for (const worker of idle) {
         const job = this.waiting.shift();
@@ -239,8 +254,22 @@ export class WorkerPoolBackend implements InferenceBackend {
     }
     // Measured alone at start-up the extra threads look better than they will be beside a busy event
     // loop on few cores, so they must win clearly.
-    this.soloEnabled = solo < SOLO_MIN_GAIN * narrow;
+    const tokens = probe();
+    this.lone.narrow = narrow / (tokens.batch * tokens.sequence);
+    this.lone.solo = solo / (tokens.batch * tokens.sequence);
+    this.soloEnabled = this.lone.solo < SOLO_MIN_GAIN * this.lone.narrow;
     return { soloSession: this.soloEnabled, narrowMs: round(narrow), soloMs: round(solo) };
+  }
+
+  /**
+   * A lone call finished: start-up timing can be skewed by whatever else the machine did then, so
+   * the choice follows what lone calls really cost each way (the other way is tried now and then).
+   */
+  private observeLone(solo: boolean, msPerToken: number): void {
+    const key = solo ? 'solo' : 'narrow';
+    const before = this.lone[key];
+    this.lone[key] = Number.isNaN(before) ? msPerToken : before + LONE_ALPHA * (msPerToken - before);
+    if (!Number.isNaN(this.lone.solo) && !Number.isNaN(this.lone.narrow)) this.soloEnabled = this.lone.solo < SOLO_MIN_GAIN * this.lone.narrow;
   }
 
   async close(): Promise<void> {
