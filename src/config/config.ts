@@ -28,8 +28,8 @@ export const configSchema = z.object({
   /** MAX_BODY_BYTES: largest HTTP request body; larger ones get 413 with BAD_USER_INPUT. */
   MAX_BODY_BYTES: int(8 * 1024 * 1024, 1024),
   /**
-   * BATCH_MAX_SIZE: most texts in one batch. On 2 CPU cores 32 gives the default classifier its best
-   * throughput (576 req/s at c=64 vs 430 with 8); 8 suits MiniLM-sized models better (npm run bench).
+   * BATCH_MAX_SIZE: most texts in one batch. The batch is then cut into model calls by the model's
+   * measured call cost (inference/padding-plan.ts), so a large value does not force large calls.
    */
   BATCH_MAX_SIZE: int(32, 1, 4096),
   /**

@@ -11,6 +11,8 @@ export interface RunResult {
   outputs: Record<string, OutputTensor>;
   /** Time the graph itself ran, in ms: no queueing or hand-off (what the cost model learns from). */
   computeMs: number;
+  /** Ran on a session with more threads than under load (a lone call): not timed like the others. */
+  solo?: boolean;
 }
 
 export interface InferenceBackend {
@@ -19,7 +21,8 @@ export interface InferenceBackend {
   readonly outputNames: readonly string[];
   /** Execution provider actually in use (after any fallback). */
   readonly executionProvider: string;
-  run(batch: PaddedBatch, outputs: readonly string[]): Promise<RunResult>;
+  /** `options.solo: false`: never on a solo session, even when alone (timings that must match load). */
+  run(batch: PaddedBatch, outputs: readonly string[], options?: { solo?: boolean }): Promise<RunResult>;
   /**
    * Optional: pick between the backend's ways of running by timing a typical call (`probe` makes a
    * fresh batch each time). Called once at load, before any traffic; returns what it measured and chose.

@@ -79,19 +79,20 @@ export abstract class Model {
    */
   async calibrate(): Promise<Record<string, unknown> | undefined> {
     const long = Math.max(2, Math.min(this.spec.maxTokens, 128));
-    const typical = [new Array<number>(long).fill(this.encoder.padId)];
-    const tuned = await this.backend.tune?.(() => padBatch(typical, this.encoder.padId), [this.outputName]);
     const shapes: [rows: number, sequence: number][] = [
       [1, Math.min(8, long)],
       [1, long],
       [4, long],
     ];
+    // Timed the way calls run under load: on a worker's own session.
     for (const [rows, sequence] of shapes) {
       const ids = Array.from({ length: rows }, () => new Array<number>(sequence).fill(this.encoder.padId));
       let ms = 0;
-      for (let i = 0; i < 2; i++) ms = (await this.backend.run(padBatch(ids, this.encoder.padId), [this.outputName])).computeMs;
+      for (let i = 0; i < 2; i++) ms = (await this.backend.run(padBatch(ids, this.encoder.padId), [this.outputName], { solo: false })).computeMs;
       this.cost.calibrate(rows * sequence, ms);
     }
+    const typical = [new Array<number>(long).fill(this.encoder.padId)];
+    const tuned = await this.backend.tune?.(() => padBatch(typical, this.encoder.padId), [this.outputName]);
     return { ...tuned, ...this.cost.estimate };
   }
 
@@ -122,9 +123,10 @@ export abstract class Model {
         );
         // Kept before the run: a worker backend takes over the tensors' memory.
         const view = { ...batch, attentionMask: batch.attentionMask.slice() };
-        const { outputs, computeMs } = await this.backend.run(batch, [this.outputName]);
+        const { outputs, computeMs, solo } = await this.backend.run(batch, [this.outputName]);
         const paddedTokens = view.batch * view.sequence;
-        this.cost.observe(paddedTokens, computeMs);
+        // The plan cuts batches for calls under load; a lone call on every core would skew that.
+        if (!solo) this.cost.observe(paddedTokens, computeMs);
         this.onCall?.({ model: this.name, rows: indices.length, paddedTokens, seconds: computeMs / 1000 });
         const out = outputs[this.outputName];
         if (!out) throw new Error(`model ${this.name}: no output ${this.outputName}`);

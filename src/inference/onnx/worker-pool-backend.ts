@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { InferenceBackend, RunResult } from '../backend.js';
 import type { PaddedBatch } from '../tensors.js';
 import { workerScript } from '../worker-script.js';
+import { SoloChoice } from './solo-choice.js';
 import type { OnnxSettings } from './session-options.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
@@ -13,18 +14,15 @@ interface Job {
   batch: PaddedBatch;
   outputs: readonly string[];
   resolve: (out: RunResult) => void;
+  /** False: never on the solo session. */
+  soloAllowed?: boolean;
   reject: (e: Error) => void;
 }
 
 type Warn = (msg: string, fields: Record<string, unknown>) => void;
 
-/** A solo session is kept only when a typical call takes at most this share of a worker's time. */
-const SOLO_MIN_GAIN = 0.75;
+/** Start-up timing runs of a typical call, each way. */
 const TUNE_ROUNDS = 8;
-/** Every this many lone calls, one runs the way not preferred, to keep both measurements fresh. */
-const EXPLORE_EVERY = 16;
-/** Weight of the newest lone call in each way's running average. */
-const LONE_ALPHA = 0.2;
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
@@ -137,11 +135,8 @@ export class WorkerPoolBackend implements InferenceBackend {
   /** Runs that went to the solo session. */
   soloRuns = 0;
   private drainScheduled = false;
-  /** Whether lone runs use the solo session (cleared by tune() when it is not faster). */
-  private soloEnabled = true;
-  /** Running averages of ms per padded token of lone calls, each way; measured by tune() first. */
-  private readonly lone = { solo: Number.NaN, narrow: Number.NaN };
-  private loneCalls = 0;
+  /** Which way lone calls run, learnt from their timings. */
+  private readonly soloChoice = new SoloChoice();
 
   private constructor(
     private readonly file: string,
@@ -192,10 +187,10 @@ export class WorkerPoolBackend implements InferenceBackend {
     return () => this.idleListeners.delete(listener);
   }
 
-  run(batch: PaddedBatch, outputs: readonly string[]): Promise<RunResult> {
+  run(batch: PaddedBatch, outputs: readonly string[], options: { solo?: boolean } = {}): Promise<RunResult> {
     if (this.closed) return Promise.reject(new Error('backend is closed'));
     return new Promise((resolve, reject) => {
-      this.waiting.push({ batch, outputs, resolve, reject });
+      this.waiting.push({ batch, outputs, resolve, reject, soloAllowed: options.solo !== false });
       // Started a microtask later, once the caller has queued every call it makes now (the sub-batches
       // of one batch), so that a solo run is chosen only for a call that is really alone.
       if (!this.drainScheduled) {
@@ -210,15 +205,16 @@ export class WorkerPoolBackend implements InferenceBackend {
     const idle = this.workers.filter((w) => w.idle);
     if (this.waiting.length === 0 || idle.length === 0) return;
     // Alone (one call, every worker idle): it may use every core through the solo session.
-    const soloWorker = this.waiting.length === 1 && idle.length === this.workers.length ? idle.find((w) => w.canSolo) : undefined;
+    const alone = this.waiting.length === 1 && this.waiting[0]!.soloAllowed !== false && idle.length === this.workers.length;
+    const soloWorker = alone ? idle.find((w) => w.canSolo) : undefined;
     if (soloWorker) {
       const job = this.waiting.shift()!;
-      const solo = this.soloEnabled !== (++this.loneCalls % EXPLORE_EVERY === 0);
       const tokens = job.batch.batch * job.batch.sequence;
+      const solo = this.soloChoice.choose(tokens);
       const resolve = job.resolve;
       job.resolve = (result) => {
-        this.observeLone(solo, result.computeMs / tokens);
-        resolve(result);
+        this.soloChoice.observe(tokens, solo, result.computeMs);
+        resolve({ ...result, solo });
       };
       if (solo) this.soloRuns++;
       soloWorker.start(job, solo);
@@ -232,14 +228,12 @@ export class WorkerPoolBackend implements InferenceBackend {
     if (this.waiting.length === 0 && this.workers.some((w) => w.idle)) for (const listener of this.idleListeners) listener();
   }
 
-  get usesSolo(): boolean {
-    return this.soloEnabled && this.workers.some((w) => w.canSolo);
+  /** Whether a lone call of `tokens` padded tokens would now run solo (exploration aside). */
+  usesSolo(tokens: number): boolean {
+    return this.workers.some((w) => w.canSolo) && this.soloChoice.prefers(tokens);
   }
 
-  /**
-   * Keeps the solo session only if it is really faster on a typical call: more threads pay off for a
-   * big model, while for a small one the threads' hand-offs cost more than they save.
-   */
+  /** Seeds the solo choice (see solo-choice.ts) with timings of a typical call, each way. */
   async tune(probe: () => PaddedBatch, outputs: readonly string[]): Promise<Record<string, unknown> | undefined> {
     const worker = this.workers.find((w) => w.canSolo);
     if (!worker || !worker.idle || this.waiting.length > 0) return undefined;
@@ -252,24 +246,10 @@ export class WorkerPoolBackend implements InferenceBackend {
       narrow = Math.min(narrow, await run(false));
       solo = Math.min(solo, await run(true));
     }
-    // Measured alone at start-up the extra threads look better than they will be beside a busy event
-    // loop on few cores, so they must win clearly.
     const tokens = probe();
-    this.lone.narrow = narrow / (tokens.batch * tokens.sequence);
-    this.lone.solo = solo / (tokens.batch * tokens.sequence);
-    this.soloEnabled = this.lone.solo < SOLO_MIN_GAIN * this.lone.narrow;
-    return { soloSession: this.soloEnabled, narrowMs: round(narrow), soloMs: round(solo) };
-  }
-
-  /**
-   * A lone call finished: start-up timing can be skewed by whatever else the machine did then, so
-   * the choice follows what lone calls really cost each way (the other way is tried now and then).
-   */
-  private observeLone(solo: boolean, msPerToken: number): void {
-    const key = solo ? 'solo' : 'narrow';
-    const before = this.lone[key];
-    this.lone[key] = Number.isNaN(before) ? msPerToken : before + LONE_ALPHA * (msPerToken - before);
-    if (!Number.isNaN(this.lone.solo) && !Number.isNaN(this.lone.narrow)) this.soloEnabled = this.lone.solo < SOLO_MIN_GAIN * this.lone.narrow;
+    const size = tokens.batch * tokens.sequence;
+    this.soloChoice.seed(size, narrow, solo);
+    return { soloSession: this.soloChoice.prefers(size), narrowMs: round(narrow), soloMs: round(solo) };
   }
 
   async close(): Promise<void> {
