@@ -7,6 +7,11 @@
 
 /** Solo must take at most this share of a worker's time: measured alone it looks better than it will be. */
 export const SOLO_MIN_GAIN = 0.85;
+/**
+ * ...and save at least this much per call: the solo session's threads spin between runs, which costs
+ * the rest of the request more than a tiny model's call can gain (measured: 0.3 ms embedding calls).
+ */
+export const SOLO_MIN_SAVING_MS = 0.25;
 /** Every this many lone calls of a size, one runs the way not preferred. */
 const EXPLORE_EVERY = 32;
 /** Weight of the newest call in each running average. */
@@ -31,7 +36,7 @@ export class SoloChoice {
   /** Whether solo is preferred for calls of this size (a size not measured both ways takes the nearest that is). */
   prefers(tokens: number): boolean {
     const b = this.nearest(bucketOf(tokens));
-    return b ? preferred(b) : false;
+    return b ? preferred(b, tokens) : false;
   }
 
   /** The way to run the next lone call of this size: the preferred one, or one that needs measuring. */
@@ -66,8 +71,8 @@ export class SoloChoice {
   }
 }
 
-function preferred(b: Bucket): boolean {
+function preferred(b: Bucket, tokens: number): boolean {
   // Nothing measured yet: a worker's own session, the way calls run under load.
   if (Number.isNaN(b.solo) || Number.isNaN(b.narrow)) return false;
-  return b.solo < SOLO_MIN_GAIN * b.narrow;
+  return b.solo < SOLO_MIN_GAIN * b.narrow && (b.narrow - b.solo) * tokens >= SOLO_MIN_SAVING_MS;
 }
