@@ -38,6 +38,7 @@ export interface PoolOptions {
 
 class SessionWorker {
   private job: Job | undefined;
+  private startedAt = 0;
   private nextId = 0;
   private closing = false;
 
@@ -88,6 +89,7 @@ class SessionWorker {
 
   start(job: Job, solo = false): void {
     this.job = job;
+    this.startedAt = performance.now();
     const { batch } = job;
     const msg: WorkerRequest = {
       type: 'run',
@@ -114,7 +116,7 @@ class SessionWorker {
     const job = this.job;
     if (m.type !== 'result' && m.type !== 'error') return;
     this.job = undefined;
-    if (m.type === 'result') job?.resolve({ outputs: m.outputs, computeMs: m.computeMs });
+    if (m.type === 'result') job?.resolve({ outputs: m.outputs, computeMs: m.computeMs, serviceMs: performance.now() - this.startedAt });
     else job?.reject(new Error(m.message));
     this.onIdle(this);
   }
