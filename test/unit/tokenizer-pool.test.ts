@@ -57,9 +57,14 @@ describe('TokenizerPool', () => {
     expect(out.map((o) => o.encoded.ids)).toEqual(many.map((t) => model.encoder.encode(t).ids));
   });
 
-  it('fails pending texts with a clear error once closed', async () => {
-    const other = new TokenizerPool(1);
+  it('tokenizes on the event loop, with one warning, when no thread can', async () => {
+    const warnings: string[] = [];
+    const other = new TokenizerPool(1, 0, (msg) => warnings.push(msg));
     await other.close();
-    await expect(other.encode(model, 'hello', false)).rejects.toThrow(/closed/);
+    const texts = ['hello there', 'general kenobi'];
+    const out = await Promise.all(texts.map((t) => other.encode(model, t, false)));
+    expect(out.map((o) => o.encoded)).toEqual(texts.map((t) => model.encoder.encode(t)));
+    expect(other.fallbacks).toBe(2);
+    expect(warnings).toEqual(['tokenizer thread failed; tokenizing on the event loop']);
   });
 });

@@ -1,14 +1,15 @@
 // Tokenizer threads. Texts asked for in the same turn of the event loop go to a thread as one
 // message (DataLoader per model and mode, its cache off), to the thread with the least work pending;
 // each thread builds a model's encoder from the model's tokenizer files the first time it is asked.
-// A thread that dies fails only its pending texts and is replaced.
+// A thread that dies is replaced; texts it held, and any text no thread can take, are tokenized on
+// the event loop instead (slower under load, never an error), with a warning.
 import { Worker } from 'node:worker_threads';
 import DataLoader from 'dataloader';
 import type { Model } from '../model.js';
 import type { EncoderSource } from '../text-encoder.js';
 import { workerScript } from '../worker-script.js';
 import type { EncodedBatch, EncoderReply, EncoderRequest } from './protocol.js';
-import type { Encoding, TextEncoding } from './text-encoding.js';
+import { LocalEncoding, type Encoding, type TextEncoding } from './text-encoding.js';
 
 /** Most texts per message to a thread. */
 const MAX_TEXTS_PER_MESSAGE = 64;
@@ -81,6 +82,9 @@ export class TokenizerPool implements TextEncoding {
   private closed = false;
   /** Messages sent to threads (each carries one or more texts). */
   messages = 0;
+  /** Texts tokenized on the event loop because no thread could. */
+  fallbacks = 0;
+  private readonly local = new LocalEncoding();
 
   /** `nice`: how much lower than the event loop the threads run (Linux nice steps). */
   constructor(
@@ -109,7 +113,10 @@ export class TokenizerPool implements TextEncoding {
       });
       this.loaders.set(lane, loader);
     }
-    return loader.load(text);
+    return loader.load(text).catch((e: unknown) => {
+      if (this.fallbacks++ === 0) this.warn('tokenizer thread failed; tokenizing on the event loop', { error: String((e as Error)?.message ?? e) });
+      return this.local.encode(model, text, countAll);
+    });
   }
 
   async close(): Promise<void> {
