@@ -11,12 +11,6 @@ export interface RunResult {
   outputs: Record<string, OutputTensor>;
   /** Time the graph itself ran, in ms: no queueing or hand-off (what the cost model learns from). */
   computeMs: number;
-  /**
-   * From handing the call over to having its outputs back, in ms, where that differs from computeMs
-   * (a worker thread): compute plus the hand-off both ways, and under load the wait for a core to
-   * pick the answer up. Per-call cost that batching saves, which the compute time alone misses.
-   */
-  serviceMs?: number;
   /** Ran on a session with more threads than under load (a lone call): not timed like the others. */
   solo?: boolean;
 }

@@ -88,10 +88,7 @@ export abstract class Model {
     for (const [rows, sequence] of shapes) {
       const ids = Array.from({ length: rows }, () => new Array<number>(sequence).fill(this.encoder.padId));
       let ms = 0;
-      for (let i = 0; i < 2; i++) {
-        const r = await this.backend.run(padBatch(ids, this.encoder.padId), [this.outputName], { solo: false });
-        ms = r.serviceMs ?? r.computeMs;
-      }
+      for (let i = 0; i < 2; i++) ms = (await this.backend.run(padBatch(ids, this.encoder.padId), [this.outputName], { solo: false })).computeMs;
       this.cost.calibrate(rows * sequence, ms);
     }
     const typical = [new Array<number>(long).fill(this.encoder.padId)];
@@ -126,12 +123,10 @@ export abstract class Model {
         );
         // Kept before the run: a worker backend takes over the tensors' memory.
         const view = { ...batch, attentionMask: batch.attentionMask.slice() };
-        const { outputs, computeMs, serviceMs, solo } = await this.backend.run(batch, [this.outputName]);
+        const { outputs, computeMs, solo } = await this.backend.run(batch, [this.outputName]);
         const paddedTokens = view.batch * view.sequence;
-        // The plan cuts batches for calls under load; a lone call on every core would skew that. The
-        // hand-off counts: it is a cost per call, and it grows when the event loop is busy, which
-        // makes batches grow under load.
-        if (!solo) this.cost.observe(paddedTokens, serviceMs ?? computeMs);
+        // The plan cuts batches for calls under load; a lone call on every core would skew that.
+        if (!solo) this.cost.observe(paddedTokens, computeMs);
         this.onCall?.({ model: this.name, rows: indices.length, paddedTokens, seconds: computeMs / 1000 });
         const out = outputs[this.outputName];
         if (!out) throw new Error(`model ${this.name}: no output ${this.outputName}`);

@@ -38,7 +38,6 @@ export interface PoolOptions {
 
 class SessionWorker {
   private job: Job | undefined;
-  private startedAt = 0;
   private nextId = 0;
   private closing = false;
 
@@ -89,7 +88,6 @@ class SessionWorker {
 
   start(job: Job, solo = false): void {
     this.job = job;
-    this.startedAt = performance.now();
     const { batch } = job;
     const msg: WorkerRequest = {
       type: 'run',
@@ -116,7 +114,7 @@ class SessionWorker {
     const job = this.job;
     if (m.type !== 'result' && m.type !== 'error') return;
     this.job = undefined;
-    if (m.type === 'result') job?.resolve({ outputs: m.outputs, computeMs: m.computeMs, serviceMs: performance.now() - this.startedAt });
+    if (m.type === 'result') job?.resolve({ outputs: m.outputs, computeMs: m.computeMs });
     else job?.reject(new Error(m.message));
     this.onIdle(this);
   }
