@@ -80,7 +80,7 @@ export const configSchema = z.object({
    * INFERENCE_SOLO_THREADS: threads for a call that starts while every other worker of the model is
    * idle (light load), so that a lone request gets every core instead of one worker's share; the
    * first worker keeps a second session for it. 0 turns it off. Default: every core, when that is more
-   * than a worker's share. Costs one more session's memory per model: with a GPU provider, set 0.
+   * than a worker's share. Costs one more session's memory per model; off when the first provider is a GPU.
    */
   INFERENCE_SOLO_THREADS: int(-1, -1, 256).transform((n) => (n >= 0 ? n : availableParallelism())),
   /**

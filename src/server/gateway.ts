@@ -40,8 +40,12 @@ function workerSettings(config: Config): Config {
   return { ...config, ORT_INTRA_OP_THREADS: Math.max(1, Math.floor(availableParallelism() / config.INFERENCE_WORKERS)) };
 }
 
-/** Solo-session threads: only worth a second session when they are more than a worker's own share. */
+/**
+ * Solo-session threads: only worth a second session when they are more than a worker's own share, and
+ * only on CPU (a GPU session is not made faster by CPU threads, and a second one costs device memory).
+ */
 function soloThreads(config: Config): number {
+  if (config.ORT_EXECUTION_PROVIDERS[0] !== 'cpu') return 0;
   return config.INFERENCE_SOLO_THREADS > workerSettings(config).ORT_INTRA_OP_THREADS ? config.INFERENCE_SOLO_THREADS : 0;
 }
 
