@@ -74,7 +74,7 @@ export abstract class Model {
 
   /**
    * Seeds the cost model with timed calls of a few shapes (run twice each, the second timed, so that
-   * allocation on first use of a shape does not count), after letting the backend tune itself.
+   * allocation on first use of a shape does not count), then lets the backend tune itself.
    * Called once at load, after the warm-up; returns what was measured, for the log.
    */
   async calibrate(): Promise<Record<string, unknown> | undefined> {
