@@ -36,6 +36,7 @@ const GATEWAY_METRICS: Record<string, MetricType> = {
   nlp_inference_duration_seconds: 'histogram', // model
   nlp_batch_size: 'histogram', // model
   nlp_queue_depth: 'gauge', // model
+  nlp_call_cost_seconds: 'gauge', // model, part
   nlp_input_tokens: 'histogram', // model
   nlp_truncated_total: 'counter', // model
   nlp_model_calls_total: 'counter', // model
