@@ -17,6 +17,17 @@ const GRAPHQL_OWN_CODES = new Set([
 
 export type InternalErrorSink = (error: unknown) => void;
 
+/**
+ * The code a client sees for `error` (as Apollo hands it over): a typed error's own code, GraphQL's
+ * own codes unchanged, INTERNAL_SERVER_ERROR for anything else. `code` defaults to the error's
+ * extensions.code. Shared by formatError and telemetry, so metrics and logs count what clients saw.
+ */
+export function publicCode(error: unknown, code: unknown = (error as { extensions?: { code?: unknown } })?.extensions?.code): string {
+  const original = unwrapResolverError(error);
+  if (original instanceof GatewayError) return original.code;
+  return typeof code === 'string' && GRAPHQL_OWN_CODES.has(code) && original === error ? code : ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
 /** Builds Apollo's formatError: typed errors keep their code; anything else is hidden. */
 export function makeFormatError(onInternal: InternalErrorSink) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -29,9 +40,8 @@ export function makeFormatError(onInternal: InternalErrorSink) {
         extensions: { code: original.code, ...original.details },
       };
     }
-    const code = formatted.extensions?.code;
-    const fromGraphQL = typeof code === 'string' && GRAPHQL_OWN_CODES.has(code) && original === error;
-    if (fromGraphQL) {
+    const code = publicCode(error, formatted.extensions?.code);
+    if (code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
     }
     onInternal(original);

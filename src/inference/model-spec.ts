@@ -4,16 +4,24 @@ import { z } from 'zod';
 export const TASKS = ['classification', 'embedding'] as const;
 export type Task = (typeof TASKS)[number];
 
+/** model.json `baseline`: statistics of held-out data computed when the model was built (drift detection). */
 const baselineSchema = z
   .object({
     source: z.string().optional(),
+    /** Token-length histogram: lower edges, ascending (bin i = [edges[i], edges[i+1]), the last open), one share per edge. */
     tokenLength: z.object({ edges: z.array(z.number()).min(2), share: z.array(z.number()) }).optional(),
+    /** Mean over texts of unknown tokens / tokens. */
     unknownTokenRatio: z.number().optional(),
+    /** Share of each predicted label. */
     labels: z.record(z.string(), z.number()).optional(),
+    /** Mean top-label probability. */
     meanConfidence: z.number().optional(),
+    /** Mean embedding norm before normalisation. */
     meanNorm: z.number().optional(),
   })
   .loose();
+
+export type Baseline = z.infer<typeof baselineSchema>;
 
 const common = {
   version: z.string().min(1),

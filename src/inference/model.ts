@@ -84,15 +84,16 @@ export abstract class Model {
       [1, long],
       [4, long],
     ];
+    // Any ids do for timing; a fresh batch each run, since a worker backend takes over its memory.
+    const probe = (rows: number, sequence: number) =>
+      padBatch(Array.from({ length: rows }, () => new Array<number>(sequence).fill(this.encoder.padId)), this.encoder.padId);
     // Timed the way calls run under load: on a worker's own session.
     for (const [rows, sequence] of shapes) {
-      const ids = Array.from({ length: rows }, () => new Array<number>(sequence).fill(this.encoder.padId));
       let ms = 0;
-      for (let i = 0; i < 2; i++) ms = (await this.backend.run(padBatch(ids, this.encoder.padId), [this.outputName], { solo: false })).computeMs;
+      for (let i = 0; i < 2; i++) ms = (await this.backend.run(probe(rows, sequence), [this.outputName], { solo: false })).computeMs;
       this.cost.calibrate(rows * sequence, ms);
     }
-    const typical = [new Array<number>(long).fill(this.encoder.padId)];
-    const tuned = await this.backend.tune?.(() => padBatch(typical, this.encoder.padId), [this.outputName]);
+    const tuned = await this.backend.tune?.(() => probe(1, long), [this.outputName]);
     return { ...tuned, ...this.cost.estimate };
   }
 

@@ -89,37 +89,35 @@ export class InferencePath {
 
   /** Answers one text with `model`, or with the first model of its fallback chain that can. */
   async run(model: TaskModel, request: TextRequest): Promise<PathAnswer> {
-    let failure: ModelCallError | OverloadedError;
-    try {
-      return await this.answer(model, request, false);
-    } catch (e) {
-      if (!(e instanceof ModelCallError || e instanceof OverloadedError)) throw e;
-      failure = e;
-    }
-    const seen = new Set([model.name]);
-    for (let name = model.spec.fallback; name && !seen.has(name); ) {
-      seen.add(name);
-      const next = this.registry.get(name) as TaskModel | undefined;
-      if (!next) break;
+    let failure: ModelCallError | OverloadedError | undefined;
+    // The registry checked at load that every fallback exists and that no chain loops.
+    for (let next: TaskModel | undefined = model; next; next = this.fallbackOf(next)) {
       try {
-        const answer = await this.answer(next, request, true);
-        this.hooks.onFallback?.(model.name, next.name);
+        const answer = await this.answer(next, request, next !== model);
+        if (next !== model) this.hooks.onFallback?.(model.name, next.name);
         return answer;
       } catch (e) {
         if (!(e instanceof ModelCallError || e instanceof OverloadedError)) throw e;
-        name = next.spec.fallback;
+        failure ??= e;
       }
     }
-    if (failure instanceof OverloadedError) throw failure;
-    throw new ModelUnavailableError(`model "${model.name}" cannot answer now and no fallback could: ${failure.reason}`, {
+    // Every model of the chain failed; report the requested model's failure.
+    const first = failure!;
+    if (first instanceof OverloadedError) throw first;
+    throw new ModelUnavailableError(`model "${model.name}" cannot answer now and no fallback could: ${first.reason}`, {
       model: model.name,
-      reason: failure.reason,
+      reason: first.reason,
     });
   }
 
+  private fallbackOf(model: TaskModel): TaskModel | undefined {
+    return model.spec.fallback ? (this.registry.get(model.spec.fallback) as TaskModel | undefined) : undefined;
+  }
+
   private async answer(model: TaskModel, request: TextRequest, fallback: boolean): Promise<PathAnswer> {
-    const key = cacheKey({ model: model.name, version: model.version, options: { weights: model.file }, text: request.text });
-    const hit = await this.cache?.get(key);
+    // Hashed only when there is a cache to ask.
+    const key = this.cache && cacheKey({ model: model.name, version: model.version, options: { weights: model.file }, text: request.text });
+    const hit = key === undefined ? undefined : await this.cache!.get(key);
     if (hit && !(hit.truncated && !request.truncate)) {
       this.report(model, hit, true, fallback, undefined);
       return { result: hit, model, cached: true, fallback };
@@ -136,7 +134,7 @@ export class InferencePath {
       );
     }
     const result = await this.batcher.load(model.name, this.lane(model), encoded, request.signal);
-    void this.cache?.set(key, result);
+    if (key !== undefined) void this.cache!.set(key, result);
     this.report(model, result, false, fallback, encoded);
     return { result, model, cached: false, fallback };
   }
@@ -174,16 +172,13 @@ export class InferencePath {
     if (lane) return lane;
     const guard = this.guard(model);
     const guarded = <T>(call: () => Promise<T>) => guard.execute(call);
+    const meta = (t: EncodedText) => ({ tokens: t.ids.length, truncated: t.truncated });
     const fn =
       model instanceof ClassificationModel
         ? (batch: readonly EncodedText[]) =>
-            model
-              .classifyEach(batch, guarded)
-              .map((p, i) => p.then((o): CachedResult => ({ kind: 'classification', scores: o.scores, tokens: batch[i]!.ids.length, truncated: batch[i]!.truncated })))
+            model.classifyEach(batch, guarded).map((p, i) => p.then((o): CachedResult => ({ kind: 'classification', scores: o.scores, ...meta(batch[i]!) })))
         : (batch: readonly EncodedText[]) =>
-            model
-              .embedEach(batch, guarded)
-              .map((p, i) => p.then((o): CachedResult => ({ kind: 'embedding', vector: o.vector, tokens: batch[i]!.ids.length, truncated: batch[i]!.truncated })));
+            model.embedEach(batch, guarded).map((p, i) => p.then((o): CachedResult => ({ kind: 'embedding', vector: o.vector, ...meta(batch[i]!) })));
     lane = { fn, keyOf: idsKey, capacity: model.capacity };
     this.lanes.set(model.name, lane);
     return lane;

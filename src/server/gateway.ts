@@ -44,9 +44,9 @@ function workerSettings(config: Config): Config {
  * Solo-session threads: only worth a second session when they are more than a worker's own share, and
  * only on CPU (a GPU session is not made faster by CPU threads, and a second one costs device memory).
  */
-function soloThreads(config: Config): number {
+function soloThreads(config: Config, perWorker: number): number {
   if (config.ORT_EXECUTION_PROVIDERS[0] !== 'cpu') return 0;
-  return config.INFERENCE_SOLO_THREADS > workerSettings(config).ORT_INTRA_OP_THREADS ? config.INFERENCE_SOLO_THREADS : 0;
+  return config.INFERENCE_SOLO_THREADS > perWorker ? config.INFERENCE_SOLO_THREADS : 0;
 }
 
 function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultCache | undefined {
@@ -133,14 +133,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     if (!warned.has(key)) log.warn(fields, msg);
     warned.add(key);
   };
+  const settings = workerSettings(config);
+  const pool = { nice: config.INFERENCE_WORKER_NICE, soloThreads: soloThreads(config, settings.ORT_INTRA_OP_THREADS) };
   const ready = registry
     .loadAll({
       openBackend: (file) =>
         config.INFERENCE_WORKERS > 0
-          ? WorkerPoolBackend.open(file, workerSettings(config), config.INFERENCE_WORKERS, warn, {
-              nice: config.INFERENCE_WORKER_NICE,
-              soloThreads: soloThreads(config),
-            })
+          ? WorkerPoolBackend.open(file, settings, config.INFERENCE_WORKERS, warn, pool)
           : OnnxBackend.open(file, config, warn),
       variantOf: (name) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT,
       padding: { maxBatchTokens: config.BATCH_MAX_TOKENS, maxPaddingRatio: config.BATCH_MAX_PADDING_RATIO },
@@ -159,11 +158,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       // and their queued batches finish; then the sockets close.
       health.startDraining();
       log.info({ graceMs: config.SHUTDOWN_GRACE_MS, inFlight: requests.inFlight }, 'draining');
-      const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
       const drained = await requests.idle(config.SHUTDOWN_GRACE_MS);
       if (!drained) log.warn({ inFlight: requests.inFlight }, 'grace period over; closing requests still in progress');
+      // Closes the listener and the sockets; the drain plugin ends any still open after its grace period.
       await apollo.stop();
-      if (Date.now() > deadline) httpServer.closeAllConnections();
       await ready.catch(() => undefined);
       await Promise.all([registry.close(), cache?.close(), encoding.close()]);
       log.info('stopped');

@@ -78,7 +78,7 @@ export class NlpService {
     const model = this.registry.resolve(options.model, task) as TaskModel;
     const truncate = options.truncate ?? true;
     return Promise.all(
-      texts.map((text, i) => this.path.run(model, { text, where: single ? 'text' : `texts[${i}]`, truncate, signal: options.signal })),
+      texts.map((text, i) => this.path.run(model, { text, where: whereOf(single, i), truncate, signal: options.signal })),
     );
   }
 
@@ -90,7 +90,7 @@ export class NlpService {
       });
     }
     texts.forEach((text, i) => {
-      const where = single ? 'text' : `texts[${i}]`;
+      const where = whereOf(single, i);
       if (text.trim().length === 0) throw new BadInputError(`${where} is empty`);
       if (text.length > this.limits.MAX_TEXT_CHARS) {
         throw new BadInputError(`${where} has ${text.length} characters; the limit is ${this.limits.MAX_TEXT_CHARS}`, {
@@ -110,4 +110,9 @@ function meta(a: PathAnswer): ResultMeta {
     cached: a.cached,
     fallback: a.fallback,
   };
+}
+
+/** How error messages name a text of the request. */
+function whereOf(single: boolean, i: number): string {
+  return single ? 'text' : `texts[${i}]`;
 }

@@ -2,24 +2,13 @@
 // and errors by their public code. Labels are bounded: field names come from the schema, model names
 // from the model repository, codes from the ErrorCode enum or GraphQL's own codes.
 import type { ApolloServerPlugin } from '@apollo/server';
-import { unwrapResolverError } from '@apollo/server/errors';
 import type { Counter, Histogram } from 'prom-client';
-import { ErrorCode } from '../errors/codes.js';
-import { GatewayError } from '../errors/errors.js';
+import { publicCode } from '../errors/format-error.js';
 
 export interface RequestMetrics {
   requests: Counter<'model' | 'operation' | 'status'>;
   errors: Counter<'operation' | 'code'>;
   duration: Histogram<'model' | 'operation'>;
-}
-
-/** The public code of an error, as formatError will report it. */
-export function codeOf(error: unknown): string {
-  const original = unwrapResolverError(error);
-  if (original instanceof GatewayError) return original.code;
-  const code = (error as { extensions?: { code?: unknown } })?.extensions?.code;
-  if (typeof code === 'string' && original === error && code !== ErrorCode.INTERNAL_SERVER_ERROR) return code;
-  return ErrorCode.INTERNAL_SERVER_ERROR;
 }
 
 /** The model that answered, read from the field's result (one object or a list of them). */
@@ -51,7 +40,7 @@ export function metricsPlugin(metrics: RequestMetrics, isModel: (name: string) =
         async didEncounterErrors({ errors }) {
           for (const error of errors) {
             const operation = typeof error.path?.[0] === 'string' ? error.path[0] : 'none';
-            metrics.errors.inc({ operation, code: codeOf(error) });
+            metrics.errors.inc({ operation, code: publicCode(error) });
           }
         },
       };

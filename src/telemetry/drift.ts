@@ -1,24 +1,14 @@
 // Model-drift gauges: each model keeps a rolling window of its last answers (never the texts), and the
 // gauges compare that window with the baseline of model.json when Prometheus scrapes. Labels are
 // model names and label names from model.json only, so cardinality stays bounded.
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AnswerEvent } from '../resilience/inference-path.js';
-import { collapseLengthBins, lengthBin, type LengthBins, type TokenLengthBaseline } from './drift/length-bins.js';
+import type { Baseline } from '../inference/model-spec.js';
+import { collapseLengthBins, lengthBin, type LengthBins } from './drift/length-bins.js';
 import { AnswerWindow } from './drift/window.js';
+import { polledGauge, type SetValue } from './polled-gauge.js';
 
-/** model.json `baseline`: statistics of held-out data computed when the model was built. */
-export interface Baseline {
-  source?: string;
-  tokenLength?: TokenLengthBaseline;
-  /** Mean over texts of unknown tokens / tokens. */
-  unknownTokenRatio?: number;
-  /** Share of each predicted label. */
-  labels?: Readonly<Record<string, number>>;
-  /** Mean top-label probability. */
-  meanConfidence?: number;
-  /** Mean embedding norm before normalisation. */
-  meanNorm?: number;
-}
+export type { Baseline };
 
 export interface DriftModel {
   name: string;
@@ -33,7 +23,7 @@ export interface DriftOptions {
   window: number;
 }
 
-export const PSI_EPSILON = 1e-4;
+const PSI_EPSILON = 1e-4;
 
 /**
  * Population stability index of two distributions given as shares over the same bins:
@@ -52,7 +42,6 @@ export function psi(live: readonly number[], base: readonly number[], epsilon = 
 
 /** What the gauges report for one model; undefined parts have no data in the window. */
 interface WindowStats {
-  size: number;
   lengthShare?: number[];
   unknownRatio?: number;
   confidence?: number;
@@ -110,7 +99,7 @@ class ModelDrift {
   private compute(): WindowStats {
     const w = this.window;
     const n = w.size;
-    const stats: WindowStats = { size: n };
+    const stats: WindowStats = {};
     if (n === 0) return stats;
 
     if (this.bins) {
@@ -180,18 +169,8 @@ export class DriftMonitor {
     for (const m of models) this.models.set(m.name, new ModelDrift(m, options.window));
     const all = [...this.models.values()];
 
-    type SetValue<L extends string> = (labels: Partial<Record<L, string>>, value: number) => void;
     const gauge = <L extends string>(name: string, help: string, labelNames: L[], fill: (set: SetValue<L>) => void) =>
-      new Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          fill((labels, value) => this.set(labels, value));
-        },
-      });
+      polledGauge(registry, name, help, labelNames, fill);
 
     gauge('nlp_drift_window_size', 'Answers in the drift window of each model', ['model'], (set) => {
       for (const m of all) if (m.window.size > 0) set({ model: m.spec.name }, m.window.size);

@@ -2,9 +2,14 @@
 // repository, never from requests). Reads the core's counters and hooks; the core does not import this.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Batcher } from '../batching/batcher.js';
+import type { CostEstimate } from '../inference/call-cost.js';
 import type { ModelCall } from '../inference/model.js';
 import type { AnswerEvent } from '../resilience/inference-path.js';
+import type { BreakerStateName } from '../resilience/model-guard.js';
 import type { RequestMetrics } from './apollo-metrics-plugin.js';
+import { polledGauge } from './polled-gauge.js';
+
+type ModelCost = CostEstimate & { model: string };
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -23,7 +28,7 @@ export class GatewayMetrics {
   private readonly circuit: Gauge<'model'>;
   private readonly fallbacks: Counter<'model' | 'fallback'>;
   private redisUp: (() => number | undefined) | undefined;
-  private callCosts: (() => readonly { model: string; fixedMs: number; perTokenMs: number }[]) | undefined;
+  private callCosts: (() => readonly ModelCost[]) | undefined;
 
   constructor(batcher: Batcher) {
     const registers = [this.registry];
@@ -48,40 +53,25 @@ export class GatewayMetrics {
     this.circuit = new Gauge({ name: 'nlp_circuit_state', help: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open', labelNames: ['model'], registers });
     this.fallbacks = counter('nlp_fallback_total', 'Texts answered by a fallback model because the requested model could not answer', ['model', 'fallback']);
 
-    new Gauge({
-      name: 'nlp_queue_depth',
-      help: 'Texts waiting or computing, per model',
-      labelNames: ['model'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [model, depth] of Object.entries(batcher.depths())) this.set({ model }, depth);
-      },
+    polledGauge(this.registry, 'nlp_queue_depth', 'Texts waiting or computing, per model', ['model'], (set) => {
+      for (const [model, depth] of Object.entries(batcher.depths())) set({ model }, depth);
     });
-    const self = this;
-    new Gauge({
-      name: 'nlp_cache_redis_up',
-      help: 'Shared cache tier reachable: 1 connected, 0 down (absent without Redis)',
-      registers,
-      collect() {
-        this.reset();
-        const up = self.redisUp?.();
-        if (up !== undefined) this.set(up);
-      },
+    polledGauge(this.registry, 'nlp_cache_redis_up', 'Shared cache tier reachable: 1 connected, 0 down (absent without Redis)', [], (set) => {
+      const up = this.redisUp?.();
+      if (up !== undefined) set({}, up);
     });
-    new Gauge({
-      name: 'nlp_call_cost_seconds',
-      help: "A model call's learnt cost that decides how batches are cut: part=fixed (per call) and per_token (per padded token)",
-      labelNames: ['model', 'part'],
-      registers,
-      collect() {
-        this.reset();
-        for (const c of self.callCosts?.() ?? []) {
-          this.set({ model: c.model, part: 'fixed' }, c.fixedMs / 1000);
-          this.set({ model: c.model, part: 'per_token' }, c.perTokenMs / 1000);
+    polledGauge(
+      this.registry,
+      'nlp_call_cost_seconds',
+      "A model call's learnt cost that decides how batches are cut: part=fixed (per call) and per_token (per padded token)",
+      ['model', 'part'],
+      (set) => {
+        for (const c of this.callCosts?.() ?? []) {
+          set({ model: c.model, part: 'fixed' }, c.fixedMs / 1000);
+          set({ model: c.model, part: 'per_token' }, c.perTokenMs / 1000);
         }
       },
-    });
+    );
     const total = (name: string, help: string, read: () => number) =>
       new Counter({
         name,
@@ -95,7 +85,7 @@ export class GatewayMetrics {
     total('nlp_batched_items_total', 'Texts sent to models through the batcher', () => batcher.stats.items);
     total('nlp_deduplicated_total', 'Texts answered by an identical text already in flight', () => batcher.stats.deduplicated);
     total('nlp_abandoned_total', 'Texts dropped before computing because their clients went away', () => batcher.stats.abandoned);
-    total('nlp_overloaded_total', 'Texts refused with OVERLOADED because the queue was full', () => batcher.stats.rejected);
+    total('nlp_overloaded_total', "Texts refused by a model's full queue (a fallback may then have answered them)", () => batcher.stats.rejected);
   }
 
   /** Every model starts with a closed breaker, so the gauge exists before anything fails. */
@@ -107,7 +97,7 @@ export class GatewayMetrics {
   }
 
   /** Where the call-cost gauge reads from. */
-  watchCallCosts(read: () => readonly { model: string; fixedMs: number; perTokenMs: number }[]): void {
+  watchCallCosts(read: () => readonly ModelCost[]): void {
     this.callCosts = read;
   }
 
@@ -120,7 +110,7 @@ export class GatewayMetrics {
     this.cacheRequests.inc({ tier, result });
   };
 
-  readonly observeBreaker = (model: string, state: 'CLOSED' | 'OPEN' | 'HALF_OPEN'): void => {
+  readonly observeBreaker = (model: string, state: BreakerStateName): void => {
     this.circuit.set({ model }, state === 'CLOSED' ? 0 : state === 'HALF_OPEN' ? 1 : 2);
   };
 

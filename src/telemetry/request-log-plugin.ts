@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { codeOf } from './apollo-metrics-plugin.js';
+import { publicCode } from '../errors/format-error.js';
 
 /** Strings found in the variables: how much text was sent and a hash to correlate repeats. */
 function textDigest(variables: Record<string, unknown> | undefined): { chars: number; hash?: string } {
@@ -37,7 +37,7 @@ export function requestLogPlugin(log: Logger): ApolloServerPlugin<{ requestId?: 
               operation: request.operationName ?? null,
               fields,
               status,
-              errors: errors?.map(codeOf),
+              errors: errors?.map((e) => publicCode(e)),
               ms: Math.round((performance.now() - started) * 10) / 10,
               input: textDigest(request.variables as Record<string, unknown> | undefined),
             },

@@ -26,7 +26,7 @@ function redact(attributes: Record<string, unknown>): void {
 }
 
 /** Masks what libraries put in spans before the spans are exported. */
-export class RedactingSpanProcessor implements SpanProcessor {
+class RedactingSpanProcessor implements SpanProcessor {
   constructor(private readonly next: SpanProcessor) {}
 
   onStart(span: Span, parentContext: Context): void {
@@ -48,7 +48,7 @@ export class RedactingSpanProcessor implements SpanProcessor {
   }
 }
 
-export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return false;
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }

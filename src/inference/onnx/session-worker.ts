@@ -1,11 +1,11 @@
 // A worker thread that owns one onnxruntime session. onnxruntime-node runs a model synchronously on
 // the thread that calls session.run, so running it here keeps the main thread free for HTTP and
 // GraphQL while a batch computes.
-import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { chooseProviders, sessionOptions } from './session-options.js';
 import { runSession } from './session-run.js';
+import { lowerThreadPriority } from '../thread-priority.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -21,15 +21,8 @@ port.on('message', async (msg: WorkerRequest) => {
   try {
     switch (msg.type) {
       case 'init': {
-        // On Linux a priority set with pid 0 applies to the calling thread only, and threads it starts
-        // (onnxruntime's pool) inherit it: inference yields the CPU to the event loop.
-        if (msg.nice > 0) {
-          try {
-            setPriority(0, Math.min(19, getPriority(0) + msg.nice));
-          } catch {
-            /* not permitted here: run at normal priority */
-          }
-        }
+        // Before the sessions start their threads, which inherit it: inference yields to the event loop.
+        lowerThreadPriority(msg.nice);
         const { providers, unavailable } = chooseProviders(msg.settings.ORT_EXECUTION_PROVIDERS);
         session = await ort.InferenceSession.create(msg.file, sessionOptions(msg.settings, providers));
         if (msg.soloThreads > 0) {

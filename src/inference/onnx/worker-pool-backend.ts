@@ -14,9 +14,9 @@ interface Job {
   batch: PaddedBatch;
   outputs: readonly string[];
   resolve: (out: RunResult) => void;
-  /** False: never on the solo session. */
-  soloAllowed?: boolean;
   reject: (e: Error) => void;
+  /** False: never on the solo session. */
+  soloAllowed: boolean;
 }
 
 type Warn = (msg: string, fields: Record<string, unknown>) => void;
@@ -195,37 +195,41 @@ export class WorkerPoolBackend implements InferenceBackend {
       // of one batch), so that a solo run is chosen only for a call that is really alone.
       if (!this.drainScheduled) {
         this.drainScheduled = true;
-        queueMicrotask(() => this.drain());
+        queueMicrotask(() => {
+          this.drainScheduled = false;
+          this.drain();
+        });
       }
     });
   }
 
+  /** Starts waiting calls on idle workers; tells listeners when workers are left idle. */
   private drain(): void {
-    this.drainScheduled = false;
     const idle = this.workers.filter((w) => w.idle);
-    if (this.waiting.length === 0 || idle.length === 0) return;
     // Alone (one call, every worker idle): it may use every core through the solo session.
-    const alone = this.waiting.length === 1 && this.waiting[0]!.soloAllowed !== false && idle.length === this.workers.length;
+    const alone = this.waiting.length === 1 && this.waiting[0]!.soloAllowed && idle.length === this.workers.length;
     const soloWorker = alone ? idle.find((w) => w.canSolo) : undefined;
-    if (soloWorker) {
-      const job = this.waiting.shift()!;
-      const tokens = job.batch.batch * job.batch.sequence;
-      const solo = this.soloChoice.choose(tokens);
-      const resolve = job.resolve;
-      job.resolve = (result) => {
-        this.soloChoice.observe(tokens, solo, result.computeMs);
-        resolve({ ...result, solo });
-      };
-      if (solo) this.soloRuns++;
-      soloWorker.start(job, solo);
-    } else {
+    if (soloWorker) this.startAlone(soloWorker, this.waiting.shift()!);
+    else
       for (const worker of idle) {
         const job = this.waiting.shift();
         if (!job) break;
         worker.start(job);
       }
-    }
     if (this.waiting.length === 0 && this.workers.some((w) => w.idle)) for (const listener of this.idleListeners) listener();
+  }
+
+  /** A lone call: solo or on the worker's own session as the solo choice says, its timing fed back. */
+  private startAlone(worker: SessionWorker, job: Job): void {
+    const tokens = job.batch.batch * job.batch.sequence;
+    const solo = this.soloChoice.choose(tokens);
+    const resolve = job.resolve;
+    job.resolve = (result) => {
+      this.soloChoice.observe(tokens, solo, result.computeMs);
+      resolve({ ...result, solo });
+    };
+    if (solo) this.soloRuns++;
+    worker.start(job, solo);
   }
 
   /** Whether a lone call of `tokens` padded tokens would now run solo (exploration aside). */
@@ -238,7 +242,7 @@ export class WorkerPoolBackend implements InferenceBackend {
     const worker = this.workers.find((w) => w.canSolo);
     if (!worker || !worker.idle || this.waiting.length > 0) return undefined;
     const run = async (solo: boolean) =>
-      (await new Promise<RunResult>((resolve, reject) => worker.start({ batch: probe(), outputs, resolve, reject }, solo))).computeMs;
+      (await new Promise<RunResult>((resolve, reject) => worker.start({ batch: probe(), outputs, resolve, reject, soloAllowed: solo }, solo))).computeMs;
     // Alternating, so that a change in machine load during the probe hits both alike; best of each.
     let narrow = Number.POSITIVE_INFINITY;
     let solo = Number.POSITIVE_INFINITY;
@@ -264,18 +268,12 @@ export class WorkerPoolBackend implements InferenceBackend {
       this.settings,
       this.options.nice ?? 0,
       solo ? (this.options.soloThreads ?? 0) : 0,
-      (w) => this.workerIdle(w),
+      () => this.drain(),
       (w, e) => this.workerDied(w, e),
     );
     if (this.closed) return void (await worker.close());
     this.workers.push(worker);
-    this.workerIdle(worker);
-  }
-
-  private workerIdle(worker: SessionWorker): void {
-    const next = this.waiting.shift();
-    if (next) return worker.start(next);
-    for (const listener of this.idleListeners) listener();
+    this.drain();
   }
 
   private workerDied(worker: SessionWorker, error: Error): void {

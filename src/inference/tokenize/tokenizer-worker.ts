@@ -1,22 +1,14 @@
 // A tokenizer thread: holds one TextEncoder per model and turns batches of texts into token ids, so
 // that tokenizing (a third of a small model's work per request) does not occupy the event loop.
-import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTextEncoder, type TextEncoder } from '../text-encoder.js';
+import { lowerThreadPriority } from '../thread-priority.js';
 import type { EncodedBatch, EncoderReply, EncoderRequest } from './protocol.js';
 
 const port = parentPort!;
 const encoders = new Map<string, TextEncoder>();
 
-const nice = (workerData as { nice?: number } | undefined)?.nice ?? 0;
-if (nice > 0) {
-  try {
-    // pid 0: this thread only (Linux).
-    setPriority(0, Math.min(19, getPriority(0) + nice));
-  } catch {
-    /* not permitted here: run at normal priority */
-  }
-}
+lowerThreadPriority((workerData as { nice?: number } | undefined)?.nice ?? 0);
 
 function encodeBatch(id: number, encoder: TextEncoder, texts: string[], countAll: boolean): EncodedBatch {
   const n = texts.length;

@@ -31,6 +31,11 @@ type Wire =
 /** Throws TypeError for a value that is not a valid result (it would not decode on any replica). */
 export function encode(result: CachedResult): string {
   if (!isValidResult(result)) throw new TypeError('not a valid cached result (wrong shape or non-finite number)');
+  return encodeValid(result);
+}
+
+/** encode() for a result already checked with isValidResult. */
+export function encodeValid(result: CachedResult): string {
   const { tokens: t, truncated: x } = result;
   const wire: Wire =
     result.kind === 'classification'

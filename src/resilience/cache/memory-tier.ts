@@ -40,10 +40,6 @@ export class MemoryTier {
     this.lru.set(key, copy(value), ttlMs === undefined ? undefined : { ttl: ttlMs });
   }
 
-  delete(key: string): void {
-    this.lru.delete(key);
-  }
-
   /** Entries not yet evicted (expired ones included until they are read or pushed out) and their bytes. */
   stats(): { entries: number; bytes: number } {
     return { entries: this.lru.size, bytes: this.lru.calculatedSize };
@@ -54,7 +50,7 @@ export class MemoryTier {
   }
 }
 
-export function estimateBytes(value: CachedResult): number {
+function estimateBytes(value: CachedResult): number {
   if (value.kind === 'embedding') return ENTRY_OVERHEAD + value.vector.byteLength;
   return value.scores.reduce((n, s) => n + SCORE_OVERHEAD + 2 * s.label.length, ENTRY_OVERHEAD);
 }

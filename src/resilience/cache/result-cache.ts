@@ -1,7 +1,7 @@
 // The result cache: an in-process LRU in front of an optional Redis tier shared by all replicas.
 // A lookup never fails and never waits on Redis longer than redisTimeoutMs: whatever goes wrong with
 // Redis turns into a miss, and the request goes on to the model. Keys are hashes (cache-key.ts).
-import { decode, encode, isValidResult, type CachedResult } from './codec.js';
+import { decode, encodeValid, isValidResult, type CachedResult } from './codec.js';
 import { MemoryTier } from './memory-tier.js';
 import { RedisTier, type RedisState } from './redis-tier.js';
 
@@ -99,7 +99,7 @@ export class ResultCache {
       return Promise.resolve();
     }
     this.memory.set(key, value);
-    this.redis?.set(key, encode(value), this.options.ttlMs);
+    this.redis?.set(key, encodeValid(value), this.options.ttlMs);
     return Promise.resolve();
   }
 

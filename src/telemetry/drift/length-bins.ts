@@ -1,13 +1,10 @@
 // Token-length bins as the gateway can observe them. A truncated text only tells us "at least
 // maxTokens", so every baseline bin at or above maxTokens is merged into one open-ended bin, and
 // live lengths are bucketed the same way; comparing finer bins would report truncation as drift.
+import type { Baseline } from '../../inference/model-spec.js';
 
-export interface TokenLengthBaseline {
-  /** Lower edges, ascending: bin i = [edges[i], edges[i+1]), the last bin is >= its edge. */
-  edges: readonly number[];
-  /** One share per edge. */
-  share: readonly number[];
-}
+/** model.json's baseline token-length histogram. */
+export type TokenLengthBaseline = NonNullable<Baseline['tokenLength']>;
 
 export interface LengthBins {
   /** Lower edge of each bin; the last bin is open-ended and starts at `cut`. */
