@@ -9,6 +9,8 @@ export interface GatewayContext {
   health: HealthService;
   /** X-Request-Id of the request (the client's, when it sent a valid one). */
   requestId: string;
+  /** Who is asking (API key id, or peer address when anonymous): the unit of fair shares and limits. */
+  client: string;
   /** Aborted when the HTTP client goes away before its answer is sent. */
   signal: AbortSignal;
 }

@@ -12,7 +12,6 @@ import { LocalEncoding } from '../inference/tokenize/text-encoding.js';
 import { TokenizerPool } from '../inference/tokenize/tokenizer-pool.js';
 import { ResultCache } from '../resilience/cache/result-cache.js';
 import { InferencePath } from '../resilience/inference-path.js';
-import type { GatewayContext } from '../schema/context.js';
 import { buildGatewaySchema } from '../schema/build-schema.js';
 import { HealthService } from '../service/health.js';
 import { NlpService } from '../service/nlp-service.js';
@@ -20,7 +19,8 @@ import type { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { createApollo } from './apollo.js';
-import { createApp } from './app.js';
+import type { BaseContext } from './graphql-handler.js';
+import { createRequestHandler } from './http-routes.js';
 import { RequestTracker } from './request-tracker.js';
 
 export interface Gateway {
@@ -102,7 +102,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       return { enabled: true, entries: state.memory.entries, bytes: state.memory.bytes, redis: state.redis };
     },
   });
-  const context: Omit<GatewayContext, 'signal' | 'requestId'> = { nlp: new NlpService(registry, path, config), registry, health };
+  const context: BaseContext = { nlp: new NlpService(registry, path, config), registry, health };
 
   const httpServer = createServer();
   const apollo = createApollo({
@@ -116,7 +116,16 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const requests = new RequestTracker();
   httpServer.on(
     'request',
-    createApp({ apollo, context, health, metrics: telemetry.metrics.registry, requests, maxBodyBytes: config.MAX_BODY_BYTES }),
+    createRequestHandler({
+      apollo,
+      context,
+      health,
+      metrics: telemetry.metrics.registry,
+      requests,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      retryAfterSeconds: 1,
+      onError: (error) => log.error({ err: error }, 'unhandled error in a route'),
+    }),
   );
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -1,5 +1,5 @@
 // Counts requests in progress, so that shutdown can wait for exactly those before closing sockets.
-import type { RequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
 
 export class RequestTracker {
   private active = 0;
@@ -9,13 +9,13 @@ export class RequestTracker {
     return this.active;
   }
 
-  readonly middleware: RequestHandler = (_req, res, next) => {
+  /** Counts `res` until it is finished or its connection closes. */
+  track(res: ServerResponse): void {
     this.active++;
     res.once('close', () => {
       if (--this.active === 0) for (const wake of this.waiters.splice(0)) wake();
     });
-    next();
-  };
+  }
 
   /** Resolves true once no request is in progress, or false when `timeoutMs` passes first. */
   idle(timeoutMs: number): Promise<boolean> {

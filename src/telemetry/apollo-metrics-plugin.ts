@@ -1,6 +1,8 @@
 // Request metrics per top-level GraphQL field (an "operation" of this API: classify, embed, ...),
-// and errors by their public code. Labels are bounded: field names come from the schema, model names
-// from the model repository, codes from the ErrorCode enum or GraphQL's own codes.
+// and errors by their public code. Counted once per request when the response is ready, from the
+// operation and the result: no per-field hook wraps the resolvers. Labels are bounded: field names
+// come from the schema, model names from the model repository, codes from the ErrorCode enum or
+// GraphQL's own codes.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Counter, Histogram } from 'prom-client';
 import { publicCode } from '../errors/format-error.js';
@@ -14,33 +16,40 @@ export interface RequestMetrics {
 /** The model that answered, read from the field's result (one object or a list of them). */
 function modelOf(result: unknown): string | undefined {
   const first = Array.isArray(result) ? result[0] : result;
-  const name = (first as { model?: { name?: unknown } } | undefined)?.model?.name;
+  const name = (first as { model?: { name?: unknown } } | null | undefined)?.model?.name;
   return typeof name === 'string' ? name : undefined;
 }
 
 export function metricsPlugin(metrics: RequestMetrics, isModel: (name: string) => boolean): ApolloServerPlugin {
   return {
     async requestDidStart() {
+      const started = performance.now();
       return {
-        async executionDidStart() {
-          return {
-            willResolveField({ info, args }) {
-              if (info.parentType.name !== info.schema.getQueryType()?.name) return;
-              const operation = info.fieldName;
-              const started = performance.now();
-              return (error, result) => {
-                const asked = (args as { model?: unknown }).model;
-                const model = modelOf(result) ?? (typeof asked === 'string' && isModel(asked) ? asked : 'none');
-                metrics.requests.inc({ model, operation, status: error ? 'error' : 'ok' });
-                metrics.duration.observe({ model, operation }, (performance.now() - started) / 1000);
-              };
-            },
-          };
+        async willSendResponse({ operation, response, errors, request }) {
+          if (!operation) return; // parse or validation failed: counted by didEncounterErrors
+          const seconds = (performance.now() - started) / 1000;
+          const data = response.body.kind === 'single' ? response.body.singleResult.data : undefined;
+          const failed = new Set(errors?.map((e) => e.path?.[0]));
+          for (const selection of operation.selectionSet.selections) {
+            if (selection.kind !== 'Field') continue;
+            const operationName = selection.name.value;
+            const key = selection.alias?.value ?? operationName;
+            const asked = selection.arguments?.find((a) => a.name.value === 'model')?.value;
+            const value = asked?.kind === 'StringValue' ? asked.value : asked?.kind === 'Variable' ? request.variables?.[asked.name.value] : undefined;
+            const named = typeof value === 'string' && isModel(value) ? value : undefined;
+            const model = modelOf(data?.[key]) ?? named ?? 'none';
+            metrics.requests.inc({ model, operation: operationName, status: failed.has(key) ? 'error' : 'ok' });
+            metrics.duration.observe({ model, operation: operationName }, seconds);
+          }
         },
-        async didEncounterErrors({ errors }) {
+        async didEncounterErrors({ errors, operation }) {
+          // Errors carry the response key (an alias, when one is used); metrics name the field.
+          const fieldOf = new Map<string, string>();
+          for (const s of operation?.selectionSet.selections ?? []) if (s.kind === 'Field') fieldOf.set(s.alias?.value ?? s.name.value, s.name.value);
           for (const error of errors) {
-            const operation = typeof error.path?.[0] === 'string' ? error.path[0] : 'none';
-            metrics.errors.inc({ operation, code: publicCode(error) });
+            const key = error.path?.[0];
+            const operationName = typeof key === 'string' ? (fieldOf.get(key) ?? 'none') : 'none';
+            metrics.errors.inc({ operation: operationName, code: publicCode(error) });
           }
         },
       };

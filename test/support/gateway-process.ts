@@ -29,10 +29,20 @@ export interface GatewayProcess {
 }
 
 /** Spawns the gateway and resolves once it listens (models may still be loading). */
+/**
+ * The environment a container gives the gateway: the test runner's own, without NODE_ENV (vitest sets
+ * it to `test`, which changes how libraries behave) and without VITEST* variables; `env` on top.
+ */
+export function deployedEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (key !== 'NODE_ENV' && !key.startsWith('VITEST')) out[key] = value;
+  return { ...out, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
+}
+
 export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--import', INSTRUMENTATION, MAIN], {
     cwd: REPO,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: deployedEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];
