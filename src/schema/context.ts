@@ -3,6 +3,14 @@ import type { ModelRegistry } from '../inference/model-registry.js';
 import type { HealthService } from '../service/health.js';
 import type { NlpService } from '../service/nlp-service.js';
 
+/** Model work a request caused, counted by the service as texts are answered (limits price it). */
+export interface RequestUsage {
+  /** Texts answered (cached ones included). */
+  texts: number;
+  /** Tokens the models read for them (a cached answer counts the tokens it was computed from). */
+  tokens: number;
+}
+
 export interface GatewayContext {
   nlp: NlpService;
   registry: ModelRegistry;
@@ -11,6 +19,7 @@ export interface GatewayContext {
   requestId: string;
   /** Who is asking (API key id, or peer address when anonymous): the unit of fair shares and limits. */
   client: string;
+  usage: RequestUsage;
   /** Aborted when the HTTP client goes away before its answer is sent. */
   signal: AbortSignal;
 }

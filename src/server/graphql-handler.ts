@@ -9,7 +9,7 @@ import type { GatewayContext } from '../schema/context.js';
 import { sendError } from './http-reply.js';
 import { BodyError, parseJson, readBody } from './request-body.js';
 
-export type BaseContext = Omit<GatewayContext, 'signal' | 'requestId' | 'client'>;
+export type BaseContext = Omit<GatewayContext, 'signal' | 'requestId' | 'client' | 'usage'>;
 
 export interface GraphQLHandlerOptions {
   apollo: ApolloServer<GatewayContext>;
@@ -51,7 +51,7 @@ export function graphqlHandler({ apollo, context, maxBodyBytes }: GraphQLHandler
         res.once('close', () => {
           if (!res.writableFinished) gone.abort();
         });
-        return { ...context, signal: gone.signal, requestId, client: clientOf(req) };
+        return { ...context, signal: gone.signal, requestId, client: clientOf(req), usage: { texts: 0, tokens: 0 } };
       },
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);

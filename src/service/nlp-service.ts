@@ -6,6 +6,7 @@ import { EmbeddingModel, type LabelScore } from '../inference/model.js';
 import type { Task } from '../inference/model-spec.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
 import type { InferencePath, PathAnswer, TaskModel } from '../resilience/inference-path.js';
+import type { RequestUsage } from '../schema/context.js';
 
 export interface ModelRef {
   name: string;
@@ -36,6 +37,8 @@ export interface RequestOptions {
   truncate?: boolean | null;
   /** Aborted when the client goes away: work not yet started for it is dropped. */
   signal?: AbortSignal;
+  /** Counts what the request cost (texts, tokens), for limits. */
+  usage?: RequestUsage;
 }
 
 export interface EmbedOptions extends RequestOptions {
@@ -73,13 +76,18 @@ export class NlpService {
     });
   }
 
-  private run(task: Task, texts: readonly string[], options: RequestOptions, single: boolean): Promise<PathAnswer[]> {
+  private async run(task: Task, texts: readonly string[], options: RequestOptions, single: boolean): Promise<PathAnswer[]> {
     this.checkTexts(texts, single);
     const model = this.registry.resolve(options.model, task) as TaskModel;
     const truncate = options.truncate ?? true;
-    return Promise.all(
+    const answers = await Promise.all(
       texts.map((text, i) => this.path.run(model, { text, where: whereOf(single, i), truncate, signal: options.signal })),
     );
+    if (options.usage) {
+      options.usage.texts += answers.length;
+      for (const a of answers) options.usage.tokens += a.result.tokens;
+    }
+    return answers;
   }
 
   private checkTexts(texts: readonly string[], single: boolean): void {
