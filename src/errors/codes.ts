@@ -6,5 +6,7 @@ export enum ErrorCode {
   MODEL_UNAVAILABLE = 'MODEL_UNAVAILABLE',
   OVERLOADED = 'OVERLOADED',
   SHUTTING_DOWN = 'SHUTTING_DOWN',
+  /** The client went away before its answer was ready (its work was dropped); a client event, not a fault. */
+  CLIENT_CLOSED_REQUEST = 'CLIENT_CLOSED_REQUEST',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }

@@ -38,8 +38,17 @@ export class ModelUnavailableError extends GatewayError {
   readonly code = ErrorCode.MODEL_UNAVAILABLE;
 }
 
+/** Too much work queued; `details.retryAfterMs` tells the client when to try again. */
 export class OverloadedError extends GatewayError {
   readonly code = ErrorCode.OVERLOADED;
+}
+
+/** Every client waiting for the work has gone away; it was dropped before it was computed. */
+export class ClientGoneError extends GatewayError {
+  readonly code = ErrorCode.CLIENT_CLOSED_REQUEST;
+  constructor() {
+    super('the client went away before the answer was ready');
+  }
 }
 
 /** A model folder that cannot be served; stops start-up. */
