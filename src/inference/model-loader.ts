@@ -7,7 +7,8 @@ import { ModelLoadError } from '../errors/errors.js';
 import { Model, postProcessOf } from './model.js';
 import { hfConfigSchema, modelSpecSchema, type ModelSpec } from './model-spec.js';
 import { FEEDABLE_INPUTS } from './onnx/run-call.js';
-import type { ModelRunner, PostProcess } from './runner.js';
+import type { RunnerRequest } from './onnx/open-runner.js';
+import type { ModelRunner } from './runner.js';
 import { createTextEncoder, type TextEncoder } from './text-encoder.js';
 
 export type Variant = 'fp32' | 'quantized';
@@ -16,17 +17,6 @@ export const WEIGHT_FILES: Record<Variant, string> = {
   fp32: 'onnx/model.onnx',
   quantized: 'onnx/model_quantized.onnx',
 };
-
-export interface RunnerRequest {
-  /** The model's name (its folder). */
-  model: string;
-  /** The weights file, absolute. */
-  file: string;
-  post: PostProcess;
-  padId: number;
-  /** Longest input in tokens (to time a typical call). */
-  maxTokens: number;
-}
 
 export interface LoadOptions {
   variant: Variant;
@@ -56,7 +46,7 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
 
   let runner: ModelRunner;
   try {
-    runner = await options.openRunner({ model: name, file: path.join(folder, file), post: postProcessOf(spec), padId: encoder.padId, maxTokens: spec.maxTokens });
+    runner = await options.openRunner({ model: name, file: path.join(folder, file), padId: encoder.padId, maxTokens: spec.maxTokens });
   } catch (e) {
     return fail(`${file} cannot be loaded by onnxruntime: ${firstLine(e)}`);
   }
@@ -64,6 +54,7 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     if (!runner.inputNames.includes('input_ids')) fail(`${file} has no input_ids input (it has ${runner.inputNames.join(', ')})`);
     const unknown = runner.inputNames.filter((n) => !(FEEDABLE_INPUTS as readonly string[]).includes(n));
     if (unknown.length > 0) fail(`${file} needs inputs the gateway cannot fill: ${unknown.join(', ')}`);
+    await runner.configure(postProcessOf(spec), encoder.padId);
     const model = new Model(name, spec, encoder, runner, file);
     await warmUp(model, fail);
     return model;

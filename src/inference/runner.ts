@@ -51,12 +51,23 @@ export interface CallOutput {
   computeMs: number;
 }
 
+/** The raw shape of one graph output for a probe call, and how long the call took. */
+export interface ProbeResult {
+  dims: readonly number[];
+  computeMs: number;
+}
+
+/**
+ * A runner opens in two steps: open the graph (its inputs and outputs can be read, and probe calls
+ * show an output's raw shape, which is how a folder's spec is fitted to its graph), then configure
+ * the post-processing; only then does it run calls.
+ */
 export interface ModelRunner {
   /** Graph input and output names, as the graph declares them. */
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** The graph output the post-processing reads. */
-  readonly output: string;
+  /** The graph output the post-processing reads (once configured). */
+  readonly output: string | undefined;
   /** Execution provider in use (after any fallback). */
   readonly executionProvider: string;
   /** Calls it can run at once now (live workers); 0 while none is. */
@@ -70,6 +81,10 @@ export interface ModelRunner {
    * overruns is replaced. Rejects with CallTimeoutError, or the error the graph raised.
    */
   run(input: CallInput): Promise<CallOutput>;
+  /** Runs `input` (padded with `padId`) and reports the raw shape of `output`: no post-processing. */
+  probe(input: CallInput, output: string, padId: number): Promise<ProbeResult>;
+  /** Sets what calls compute from the graph's output (once, before the first run). */
+  configure(post: PostProcess, padId: number): Promise<void>;
   /** Round trip of an empty message to a slot, in ms (the hand-off part of every call's cost). */
   ping(): Promise<number>;
   close(): Promise<void>;

@@ -59,8 +59,6 @@ describe('a valid model folder', () => {
     const backend = await LocalRunner.open(
       path.join(folder, 'onnx/model.onnx'),
       { ...settings, ORT_EXECUTION_PROVIDERS: ['cuda', 'cpu'] },
-      { kind: 'softmax', labels: 2 },
-      0,
       (_msg, fields) => seen.push(fields),
     );
     expect(backend.executionProvider).toBe('cpu');
