@@ -25,9 +25,9 @@ export interface EmbedOutput {
 }
 
 /** Output names, in order of preference, that hold what each task needs (Optimum export names). */
-const CLASSIFICATION_OUTPUTS = ['logits'];
-const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
-const POOLED_OUTPUTS = ['sentence_embedding', 'pooler_output', 'embeddings'];
+export const CLASSIFICATION_OUTPUTS = ['logits'];
+export const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
+export const POOLED_OUTPUTS = ['sentence_embedding', 'pooler_output', 'embeddings'];
 
 export interface ModelCall {
   model: string;
