@@ -86,3 +86,13 @@ export function sameLengthTexts(length: (text: string) => number, n = 6): string
   const step = Math.max(1, Math.floor(largest.length / n));
   return largest.filter((_, i) => i % step === 0).slice(0, n);
 }
+
+/** A throw-away copy of a fixture folder (as a user's export would be), changed by `edit` if given. */
+export async function copyExport(fixture: string, edit?: (folder: string) => Promise<void>): Promise<string> {
+  const { cp } = await import('node:fs/promises');
+  const parent = await mkdtemp(path.join(tmpdir(), 'nlp-export-'));
+  const folder = path.join(parent, fixture);
+  await cp(path.join(EXPORTS, fixture), folder, { recursive: true });
+  await edit?.(folder);
+  return folder;
+}

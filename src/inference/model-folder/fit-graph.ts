@@ -47,6 +47,7 @@ export async function fitToGraph(folderSpec: FolderSpec, graph: GraphView, probe
         `${file} output ${output} has dims [${dims.join(', ')}], so ${dims.length === 2 ? `${dims[1]} labels` : 'no label per column'}, but ${source} has ${labels.length} [${labels.join(', ')}]: list one label per logit`,
       );
     }
+    note(readFrom, 'output', { value: output, from: `${file} (${outputs.join(', ')})` });
     return modelSpecSchema.parse({ task, labels, ...common });
   }
 

@@ -11,6 +11,7 @@ export const hfConfigSchema = z
     label2id: z.record(z.string(), z.number()).optional(),
     max_position_embeddings: z.number().optional(),
     pad_token_id: z.number().nullable().optional(),
+    problem_type: z.string().nullable().optional(),
   })
   .loose();
 export type HfConfig = z.infer<typeof hfConfigSchema>;

@@ -4,6 +4,12 @@ import type { HfConfig } from './hf-files.js';
 import type { Reading } from './read-from.js';
 
 export function labelsOf(files: FolderFiles, config: HfConfig | undefined, override: string[] | undefined): Reading<string[]> {
+  if (config?.problem_type === 'multi_label_classification') {
+    // Its scores are independent sigmoids; the gateway's are a softmax over the labels (one label per text).
+    return files.fail(
+      'config.json problem_type is multi_label_classification (one independent score per label), which the gateway does not serve: it answers single-label classification (a softmax over the labels)',
+    );
+  }
   const id2label = config?.id2label;
   if (!id2label) {
     if (override) return { value: override, from: 'model.json' };
