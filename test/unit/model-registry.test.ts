@@ -169,7 +169,25 @@ describe('a broken model folder stops loading, naming folder and problem', () =>
     const repo2 = await makeRepo();
     await addTinyClassifier(repo2, 'one', { modelJson: { default: true } });
     await addTinyClassifier(repo2, 'two', { modelJson: { default: true } });
-    await expectLoadError(repo2, repo2, /2 classification models are marked default/);
+    const error = await load(repo2).then(() => undefined, (e: Error) => e);
+    expect(error!.message).toBe(
+      `model folder ${repo2}: 2 classification models are marked default (one/model.json, two/model.json): keep "default": true in one of them`,
+    );
+  });
+
+  it('several models of a task and none marked default: they serve, requests must name one', async () => {
+    const repo = await makeRepo();
+    await addTinyClassifier(repo, 'one');
+    await addTinyClassifier(repo, 'two');
+    const warned: Array<[string, Record<string, unknown>]> = [];
+    const registry = await ModelRegistry.discover(repo);
+    await registry.loadAll({ ...loadOptions, log: (level, msg, fields) => void (level === 'warn' && warned.push([msg, fields])) });
+    expect(warned).toEqual([
+      ['no default model for a task; requests must name one (set "default": true in one model.json)', { task: 'classification', models: ['one', 'two'] }],
+    ]);
+    expect(registry.resolve('two', 'classification').name).toBe('two');
+    expect(() => registry.resolve(null, 'classification')).toThrow(/does not exist; available: one, two/);
+    await registry.close();
   });
 
   it('an empty repository', async () => {
