@@ -163,6 +163,17 @@ describe('broken exports are refused, naming the file and the fix', () => {
     );
   });
 
+  it('a single-score model (regression, cross-encoder), and a classifier\'s graph asked to embed', async () => {
+    const one = await copyExport('bert', (d) => editJson(path.join(d, 'config.json'), (j) => ((j.id2label = { 0: 'LABEL_0' }), delete j.label2id)));
+    expect(await refusal(() => readModelFolder(one, 'fp32'))).toBe(
+      at(one, 'config.json id2label has 1 label: a single-score model (a regression, or a cross-encoder reranker) is not a classifier the gateway serves; a classifier has at least 2 labels'),
+    );
+    const asEmbedder = await copyExport('bert', (d) => writeFile(path.join(d, 'model.json'), JSON.stringify({ task: 'embedding' })));
+    expect(await refusal(() => load(asEmbedder))).toBe(
+      at(asEmbedder, 'model.onnx has no output holding token embeddings (looked for last_hidden_state, token_embeddings; it has logits): export it for feature-extraction'),
+    );
+  });
+
   it('a multi-label classifier', async () => {
     const dir = await copyExport('roberta', (d) => editJson(path.join(d, 'config.json'), (j) => (j.problem_type = 'multi_label_classification')));
     expect(await refusal(() => readModelFolder(dir, 'fp32'))).toBe(

@@ -93,7 +93,8 @@ function checkInputs(files: FolderFiles, file: string, inputs: readonly string[]
 function pick(files: FolderFiles, file: string, outputs: readonly string[], wanted: readonly string[], what: string, fix: string): string {
   const hit = wanted.find((w) => outputs.includes(w));
   if (hit) return hit;
-  if (outputs.length === 1) return outputs[0]!;
+  // A lone output is read whatever its name, unless it is a language model's logits read as embeddings.
+  if (outputs.length === 1 && (outputs[0] !== 'logits' || wanted.includes('logits'))) return outputs[0]!;
   return files.fail(`${file} has no output holding ${what} (looked for ${wanted.join(', ')}; it has ${outputs.join(', ')}): ${fix}`);
 }
 

@@ -27,7 +27,9 @@ export function labelsOf(files: FolderFiles, config: HfConfig | undefined, overr
     return files.fail(`config.json id2label names a label twice [${labels.join(', ')}]: give every logit its own label`);
   }
   if (labels.length < 2) {
-    return files.fail(`config.json id2label has ${labels.length} label; a classifier needs at least 2 (is this an embedding model? then its architectures should end in Model)`);
+    return files.fail(
+      `config.json id2label has ${labels.length} label: a single-score model (a regression, or a cross-encoder reranker) is not a classifier the gateway serves; a classifier has at least 2 labels`,
+    );
   }
   for (const [label, id] of Object.entries(config?.label2id ?? {})) {
     if (labels[id] !== label) {

@@ -30,7 +30,8 @@ export function taskOf(
   }
   const from = `config.json architectures [${archs.join(', ')}]`;
   if (archs.some((a) => a.endsWith('ForSequenceClassification'))) return { value: 'classification', from };
-  if (archs.some((a) => /^[A-Z][A-Za-z0-9]*Model$/.test(a) && !a.endsWith('PreTrainedModel'))) return { value: 'embedding', from };
+  // A base encoder (BertModel, XLMRobertaModel, T5EncoderModel, ...), not a language-model head.
+  if (archs.some((a) => /^[A-Z][A-Za-z0-9]*Model$/.test(a) && !/(PreTrained|LMHead)Model$/.test(a))) return { value: 'embedding', from };
   return files.fail(
     `${from} is not a task the gateway serves (${SERVED}); export the model for text-classification or feature-extraction, or set "task" in model.json`,
   );
