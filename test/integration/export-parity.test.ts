@@ -59,12 +59,15 @@ describe.each(FIXTURES)('$name', (f) => {
   let tok: ReferenceTokenizer;
   const fits = (text: string) => tok.fullLength(text) <= tok.maxTokens;
   /**
-   * fp32: texts of mixed lengths (the gateway may cut such a batch into several calls; fp32 answers do
-   * not depend on it). int8: texts of one length, which the gateway runs as one call as transformers.js
-   * does: a dynamically quantized graph scales activations per call, so an int8 answer depends on the
-   * texts sharing its call (measured below, in transformers.js alone).
+   * Pairs of texts of one length, for int8 batches. A dynamically quantized graph scales activations
+   * per call, so an int8 answer depends on the texts sharing its call (measured below, in
+   * transformers.js alone); the gateway decides by cost whether two texts share a call. A pair is run
+   * either way, so its answers must equal transformers.js's for one of the two.
    */
-  const batchTexts = (variant: Variant) => (variant === 'fp32' ? TEXTS.filter(fits) : sameLengthTexts((t) => tok.fullLength(t)));
+  const int8Pairs = () => {
+    const texts = sameLengthTexts((t) => tok.fullLength(t), 6);
+    return [0, 2, 4].map((i) => texts.slice(i, i + 2)).filter((p) => p.length === 2);
+  };
 
   /** How far one text's int8 answer moves when a long text shares its call, in transformers.js itself. */
   async function recordNeighbourEffect(fx: ExportFixture, run: (rows: number[][]) => Promise<number[][]>): Promise<void> {
@@ -130,20 +133,26 @@ describe.each(FIXTURES)('$name', (f) => {
         }
       });
 
-      it('classifies a batch like the pipeline classifies it' + (variant === 'fp32' ? ', and a batch holding a truncated text' : ' (texts of one length)'), async () => {
+      it(variant === 'fp32' ? 'classifies a batch like the pipeline, and a batch holding a truncated text' : 'classifies pairs as transformers.js does, in one call or one each', async () => {
         const ref = await referenceClassifier(f, variant, tok.padId);
+        const batch = async (texts: string[]) => (await execute(gw.url, ClassifyBatchDocument, { texts, model })).data!.classifyBatch;
+        const diffs = (got: Awaited<ReturnType<typeof batch>>, expected: Map<string, number>[]) =>
+          Math.max(...got.map((g, i) => scoreDiff(g.scores, expected[i]!)));
         try {
-          const texts = batchTexts(variant);
-          const expected = await ref.pipeline(texts);
-          const { data } = await execute(gw.url, ClassifyBatchDocument, { texts, model });
-          data!.classifyBatch.forEach((got, i) => record(f, `${variant} batched`, scoreDiff(got.scores, expected[i]!)));
           if (variant === 'fp32') {
-            const withLong = await ref.ids(TEXTS.map((t) => tok.truncatedIds(t)));
-            const all = await execute(gw.url, ClassifyBatchDocument, { texts: [...TEXTS], model });
-            all.data!.classifyBatch.forEach((got, i) => record(f, `${variant} batched`, scoreDiff(got.scores, withLong[i]!)));
+            const fitting = TEXTS.filter(fits);
+            record(f, 'fp32 batched', diffs(await batch(fitting), await ref.pipeline(fitting)));
+            record(f, 'fp32 batched', diffs(await batch([...TEXTS]), await ref.ids(TEXTS.map((t) => tok.truncatedIds(t)))));
+          } else {
+            for (const pair of int8Pairs()) {
+              const got = await batch(pair);
+              const joint = diffs(got, await ref.pipeline(pair));
+              const alone = diffs(got, [...(await ref.pipeline([pair[0]!])), ...(await ref.pipeline([pair[1]!]))]);
+              record(f, 'int8 batched', Math.min(joint, alone));
+            }
+            await recordNeighbourEffect(f, (rows) => ref.ids(rows).then((maps) => maps.map((m) => [...m.values()])));
           }
           expect(measured[f.name]![`${variant} batched`]).toBeLessThanOrEqual(TOLERANCE);
-          if (variant === 'int8') await recordNeighbourEffect(f, (rows) => ref.ids(rows).then((maps) => maps.map((m) => [...m.values()])));
         } finally {
           await ref.dispose();
         }
@@ -177,20 +186,26 @@ describe.each(FIXTURES)('$name', (f) => {
         }
       });
 
-      it('embeds a batch like transformers.js embeds it' + (variant === 'fp32' ? ', and a batch holding a truncated text' : ' (texts of one length)'), async () => {
+      it(variant === 'fp32' ? 'embeds a batch like transformers.js, and a batch holding a truncated text' : 'embeds pairs as transformers.js does, in one call or one each', async () => {
         const ref = await referenceEmbedder(f, variant, tok.padId);
+        const batch = async (texts: string[]) =>
+          (await execute(gw.url, EmbedBatchDocument, { texts, model, normalize: false })).data!.embedBatch.map((e) => e.values);
+        const diffs = (got: number[][], expected: number[][]) => Math.max(...got.map((g, i) => maxAbs(g, expected[i]!)));
         try {
-          const texts = batchTexts(variant);
-          const expected = await ref.pipeline(texts, false);
-          const { data } = await execute(gw.url, EmbedBatchDocument, { texts, model, normalize: false });
-          data!.embedBatch.forEach((got, i) => record(f, `${variant} batched`, maxAbs(got.values, expected[i]!)));
           if (variant === 'fp32') {
-            const withLong = await ref.ids(TEXTS.map((t) => tok.truncatedIds(t)), false);
-            const all = await execute(gw.url, EmbedBatchDocument, { texts: [...TEXTS], model, normalize: false });
-            all.data!.embedBatch.forEach((got, i) => record(f, `${variant} batched`, maxAbs(got.values, withLong[i]!)));
+            const fitting = TEXTS.filter(fits);
+            record(f, 'fp32 batched', diffs(await batch(fitting), await ref.pipeline(fitting, false)));
+            record(f, 'fp32 batched', diffs(await batch([...TEXTS]), await ref.ids(TEXTS.map((t) => tok.truncatedIds(t)), false)));
+          } else {
+            for (const pair of int8Pairs()) {
+              const got = await batch(pair);
+              const joint = diffs(got, await ref.pipeline(pair, false));
+              const alone = diffs(got, [...(await ref.pipeline([pair[0]!], false)), ...(await ref.pipeline([pair[1]!], false))]);
+              record(f, 'int8 batched', Math.min(joint, alone));
+            }
+            await recordNeighbourEffect(f, (rows) => ref.ids(rows, false));
           }
           expect(measured[f.name]![`${variant} batched`]).toBeLessThanOrEqual(TOLERANCE);
-          if (variant === 'int8') await recordNeighbourEffect(f, (rows) => ref.ids(rows, false));
         } finally {
           await ref.dispose();
         }

@@ -30,7 +30,7 @@ describe.each(FIXTURES)('$name', (f) => {
       for (const [name, rows] of Object.entries(ref.inputs)) {
         feeds[name] = new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
       }
-      expect(session.inputNames.sort()).toEqual(Object.keys(ref.inputs).sort());
+      expect([...session.inputNames].sort()).toEqual(Object.keys(ref.inputs).sort());
       const out = await session.run(feeds);
       for (const [name, expected] of Object.entries(ref.outputs)) {
         const got = out[name]!;
