@@ -33,14 +33,16 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
   try {
     encoder = createTextEncoder({ tokenizer: read.tokenizer, config: read.tokenizerConfig, maxTokens: read.maxTokens });
   } catch (e) {
-    return fail(`tokenizer.json cannot be loaded: ${firstLine(e)}`);
+    return fail(
+      `tokenizer.json cannot be loaded: ${firstLine(e)}; save it again with a current tokenizers library (AutoTokenizer.from_pretrained(<model>).save_pretrained(<folder>))`,
+    );
   }
 
   let backend: InferenceBackend;
   try {
     backend = await options.openBackend(path.join(folder, file));
   } catch (e) {
-    return fail(`${file} cannot be loaded by onnxruntime: ${firstLine(e)}`);
+    return fail(`${file} cannot be loaded by onnxruntime: ${firstLine(e)}; export it again (optimum-cli export onnx), or check that the file is complete`);
   }
   try {
     const spec = await fitToGraph(read, backend, { ids: encoder.encode('probe').ids, padId: encoder.padId });

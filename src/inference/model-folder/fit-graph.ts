@@ -103,6 +103,8 @@ async function probeDims(files: FolderFiles, file: string, graph: GraphView, pro
     const { outputs } = await graph.run(padBatch([probe.ids], probe.padId), [output], { solo: false });
     return outputs[output]!.dims;
   } catch (e) {
-    return files.fail(`${file} failed its first inference: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+    return files.fail(
+      `${file} failed its first inference: ${String((e as Error)?.message ?? e).split('\n')[0]}; export it for text-classification or feature-extraction with dynamic batch and sequence axes`,
+    );
   }
 }
