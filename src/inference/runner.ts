@@ -20,12 +20,10 @@ export type PostProcess =
   /** Embedding: pooled over the tokens of each row (mean with the mask, first token, or already pooled). */
   | { kind: 'pool'; output?: string; pooling: 'mean' | 'cls' | 'none'; dimensions: number };
 
-/** Output names, in order of preference, that hold what a post-process needs (Optimum export names). */
-const OUTPUTS = {
-  softmax: ['logits'],
-  tokens: ['last_hidden_state', 'token_embeddings'],
-  pooled: ['sentence_embedding', 'pooler_output', 'embeddings'],
-};
+/** Output names, in order of preference, that hold what each task needs (Optimum export names). */
+export const CLASSIFICATION_OUTPUTS = ['logits'];
+export const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
+export const POOLED_OUTPUTS = ['sentence_embedding', 'pooler_output', 'embeddings'];
 
 /** The graph output `post` reads: a known name, or the graph's only output. Throws naming both lists. */
 export function outputFor(post: PostProcess, names: readonly string[]): string {
@@ -34,7 +32,7 @@ export function outputFor(post: PostProcess, names: readonly string[]): string {
     throw new Error(`graph has no output ${post.output} (it has ${names.join(', ')})`);
   }
   const [wanted, what] =
-    post.kind === 'softmax' ? [OUTPUTS.softmax, 'logits'] : post.pooling === 'none' ? [OUTPUTS.pooled, 'a pooled embedding'] : [OUTPUTS.tokens, 'token embeddings'];
+    post.kind === 'softmax' ? [CLASSIFICATION_OUTPUTS, 'logits'] : post.pooling === 'none' ? [POOLED_OUTPUTS, 'a pooled embedding'] : [TOKEN_OUTPUTS, 'token embeddings'];
   const hit = wanted.find((w) => names.includes(w));
   if (hit) return hit;
   if (names.length === 1) return names[0]!;
