@@ -20,6 +20,7 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { createApollo } from './apollo.js';
 import type { BaseContext } from './graphql-handler.js';
+import { closeHttpServer } from './http-drain.js';
 import { createRequestHandler } from './http-routes.js';
 import { RequestTracker } from './request-tracker.js';
 
@@ -30,8 +31,11 @@ export interface Gateway {
   ready: Promise<void>;
   health: HealthService;
   batcher: Batcher;
-  /** Stops taking work, lets requests in flight finish (up to the grace period), frees the models. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops taking work, lets requests in flight finish, frees the models and whatever `alsoClose`
+   * closes; resolves within SHUTDOWN_GRACE_MS of the call.
+   */
+  shutdown(alsoClose?: () => Promise<unknown>): Promise<void>;
 }
 
 /** Workers share the cores out unless intra-op threads are set: they must not fight over them. */
@@ -47,6 +51,23 @@ function workerSettings(config: Config): Config {
 function soloThreads(config: Config, perWorker: number): number {
   if (config.ORT_EXECUTION_PROVIDERS[0] !== 'cpu') return 0;
   return config.INFERENCE_SOLO_THREADS > perWorker ? config.INFERENCE_SOLO_THREADS : 0;
+}
+
+/** Of the grace period, what closing models, Redis and tracing keep for themselves (they take ~50 ms). */
+function cleanupReserveMs(graceMs: number): number {
+  return Math.min(1_000, Math.floor(graceMs / 4));
+}
+
+/** True when `work` settles within `ms`; false when the time runs out first (the work goes on unawaited). */
+function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    const done = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    work.then(done, done);
+  });
 }
 
 function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultCache | undefined {
@@ -107,9 +128,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const httpServer = createServer();
   const apollo = createApollo({
     schema: await buildGatewaySchema(),
-    httpServer,
     log,
-    graceMs: config.SHUTDOWN_GRACE_MS,
     plugins: telemetry.apolloPlugins((name) => registry.names.includes(name)),
   });
   await apollo.start();
@@ -160,20 +179,33 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     });
 
   let stopping: Promise<void> | undefined;
-  const shutdown = () =>
+  const shutdown = (alsoClose?: () => Promise<unknown>) =>
     (stopping ??= (async () => {
-      // Not ready at once (load balancers stop sending work); new requests get 503 SHUTTING_DOWN while
-      // the listener stays open, so that nothing a client already sent is reset. Requests in progress
-      // and their queued batches finish; then the sockets close.
+      // The whole shutdown fits in SHUTDOWN_GRACE_MS. Not ready at once (load balancers stop sending
+      // work); new requests get 503 SHUTTING_DOWN with Connection: close while the listener stays
+      // open, so that nothing a client already sent is reset; idle keep-alive connections close now,
+      // busy ones after their response. Requests in progress and their queued batches finish within
+      // the grace period less a reserve for closing models, Redis and the trace exporter.
+      const started = performance.now();
+      const deadline = started + config.SHUTDOWN_GRACE_MS;
+      const requestsDeadline = deadline - cleanupReserveMs(config.SHUTDOWN_GRACE_MS);
       health.startDraining();
+      requests.closeConnectionsAfterResponse();
+      httpServer.closeIdleConnections();
       log.info({ graceMs: config.SHUTDOWN_GRACE_MS, inFlight: requests.inFlight }, 'draining');
-      const drained = await requests.idle(config.SHUTDOWN_GRACE_MS);
+      const drained = await requests.idle(requestsDeadline - performance.now());
       if (!drained) log.warn({ inFlight: requests.inFlight }, 'grace period over; closing requests still in progress');
-      // Closes the listener and the sockets; the drain plugin ends any still open after its grace period.
-      await apollo.stop();
-      await ready.catch(() => undefined);
-      await Promise.all([registry.close(), cache?.close(), encoding.close()]);
-      log.info('stopped');
+      await closeHttpServer(httpServer, drained ? requestsDeadline : performance.now());
+
+      const cleanup = (async () => {
+        await apollo.stop();
+        await ready.catch(() => undefined);
+        await Promise.all([registry.close(), cache?.close(), encoding.close(), alsoClose?.()]);
+      })();
+      const clean = await settlesWithin(cleanup, deadline - performance.now());
+      if (!clean) log.warn('grace period over while closing models, cache or tracing; exiting anyway');
+      // cut: requests whose connection closed before their answer (the grace ran out, or the client left).
+      log.info({ ms: Math.round(performance.now() - started), drained, cut: requests.cutWhileClosing, clean }, 'stopped');
     })());
 
   return { port, url: `http://127.0.0.1:${port}/graphql`, ready, health, batcher, shutdown };

@@ -1,6 +1,6 @@
 // Prometheus metrics: one registry, prefix nlp_, bounded labels (model names come from the model
 // repository, never from requests). Reads the core's counters and hooks; the core does not import this.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Batcher } from '../batching/batcher.js';
 import type { CostEstimate } from '../inference/call-cost.js';
 import type { ModelCall } from '../inference/model.js';
@@ -8,6 +8,7 @@ import type { AnswerEvent } from '../resilience/inference-path.js';
 import type { BreakerStateName } from '../resilience/model-guard.js';
 import type { RequestMetrics } from './apollo-metrics-plugin.js';
 import { polledGauge } from './polled-gauge.js';
+import { collectProcessMetrics } from './process-metrics.js';
 
 type ModelCost = CostEstimate & { model: string };
 
@@ -32,7 +33,7 @@ export class GatewayMetrics {
 
   constructor(batcher: Batcher) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'nlp_' });
+    collectProcessMetrics(this.registry);
     const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
       new Histogram<L>({ name, help, labelNames, buckets, registers });
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });

@@ -9,8 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { collectProcessMetrics } from '../../src/telemetry/process-metrics.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DEPLOY = path.join(REPO, 'deploy');
@@ -58,10 +59,10 @@ const GATEWAY_METRICS: Record<string, MetricType> = {
   nlp_drift_baseline: 'gauge', // model, stat (the model's reference values, constant)
 };
 
-/** Node's default metrics, named as the gateway registers them (prom-client, prefix nlp_). */
+/** Node's process metrics, named as the gateway registers them (src/telemetry/process-metrics.ts). */
 async function defaultMetrics(): Promise<Record<string, MetricType>> {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'nlp_' });
+  collectProcessMetrics(registry);
   const families = await registry.getMetricsAsJSON();
   registry.clear();
   return Object.fromEntries(families.map((m) => [m.name, String(m.type) as MetricType]));
