@@ -50,7 +50,7 @@ export class GatewayMetrics {
     this.inputTokens = histogram('nlp_input_tokens', 'Tokens the model read per text', ['model'], [8, 16, 32, 64, 128, 256, 512, 1024]);
     this.truncated = counter('nlp_truncated_total', 'Texts cut to the model maxTokens', ['model']);
     this.calls = counter('nlp_model_calls_total', 'Model calls (padded sub-batches) made', ['model']);
-    this.cacheRequests = counter('nlp_cache_requests_total', 'Result cache lookups by tier (memory, redis) and result (hit, miss, error, corrupt)', ['tier', 'result']);
+    this.cacheRequests = counter('nlp_cache_requests_total', 'Result cache lookups by tier (memory, redis) and result (hit, miss, error, corrupt, skipped)', ['tier', 'result']);
     this.circuit = new Gauge({ name: 'nlp_circuit_state', help: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open', labelNames: ['model'], registers });
     this.fallbacks = counter('nlp_fallback_total', 'Texts answered by a fallback model because the requested model could not answer', ['model', 'fallback']);
 
