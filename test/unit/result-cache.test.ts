@@ -431,6 +431,54 @@ describe('ResultCache with a real Redis', () => {
     expect([a.states, b.states]).toEqual([['connected'], ['connected']]);
   });
 
+  it('costs a bounded, predictable number of bytes per entry in Redis (MEMORY USAGE), for sizing maxmemory', async () => {
+    const { namespace, a } = await replicas();
+    const raw = await rawClient();
+    try {
+      const entries: [string, CachedResult][] = [
+        ['classification, 2 labels', { kind: 'classification', scores: [{ label: 'spam', score: 0.987654321 }, { label: 'ham', score: 0.012345679 }], tokens: 57, truncated: false }],
+        ['embedding, 100 dims', embedding(100)],
+        ['embedding, 384 dims', embedding(384)],
+        ['embedding, 768 dims', embedding(768)],
+      ];
+      const usage: Record<string, number> = {};
+      for (const [name, value] of entries) {
+        // Keys as the gateway makes them: 64 hex characters.
+        const key = createHash('sha256').update(name).digest('hex');
+        await a.cache.set(key, value);
+        await waitFor(async () => (await raw.exists(`${namespace}::${key}`)) === 1, 1_000, name);
+        usage[name] = Number(await raw.sendCommand(['MEMORY', 'USAGE', `${namespace}::${key}`]));
+      }
+      console.log(`bytes per Redis entry (MEMORY USAGE, key of ${namespace.length + 2 + 64} chars): ${JSON.stringify(usage)}`);
+      // All in: 20,000 entries written as the tier writes them (SET with PX), in a fresh database:
+      // used_memory grows by MEMORY USAGE plus the TTL entry and hash-table slots per key.
+      const allIn: Record<string, number> = {};
+      for (const [name, value] of entries) {
+        await raw.flushDb();
+        const before = Number(/used_memory:(\d+)/.exec(await raw.info('memory'))![1]);
+        const stored = `${Date.now() + 3_600_000}|${encode(value)}`;
+        const n = 20_000;
+        for (let i = 0; i < n; i += 1_000) {
+          await Promise.all(Array.from({ length: 1_000 }, (_, j) => raw.set(`nlp-gateway:result::${createHash('sha256').update(`${name}${i + j}`).digest('hex')}`, stored, { PX: 3_600_000 })));
+        }
+        allIn[name] = Math.round((Number(/used_memory:(\d+)/.exec(await raw.info('memory'))![1]) - before) / n);
+      }
+      console.log(`bytes per Redis entry, all in (used_memory over 20,000 entries, keys of 84 chars, TTL set): ${JSON.stringify(allIn)}`);
+      for (const [name] of entries) expect(allIn[name]).toBeLessThan(usage[name]! + 150);
+      // A classification is a small JSON; an embedding is base64 of float32 (4/3 x 4 bytes a dimension)
+      // plus the same fixed part. Redis rounds allocations up (jemalloc size classes), hence the ranges.
+      expect(usage['classification, 2 labels']).toBeGreaterThan(150);
+      expect(usage['classification, 2 labels']).toBeLessThan(400);
+      for (const dims of [100, 384, 768]) {
+        const bytes = usage[`embedding, ${dims} dims`]!;
+        expect(bytes).toBeGreaterThan((dims * 16) / 3);
+        expect(bytes).toBeLessThan((dims * 16) / 3 * 1.25 + 400);
+      }
+    } finally {
+      raw.destroy();
+    }
+  });
+
   it('survives Redis being killed and restarted: bounded latency, "down", then "connected" by itself', async () => {
     const { a, b } = await replicas();
     await a.cache.set('before', classification());
