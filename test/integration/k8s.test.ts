@@ -226,7 +226,7 @@ describe('manifests against a real gateway', () => {
     for (const objects of [rendered.cpu, rendered.gpu]) {
       const hpa = one(objects, 'HorizontalPodAutoscaler');
       const names = hpa.spec.metrics.map((m: { type: string; pods: { metric: { name: string } } }) => (m.type === 'Pods' ? m.pods.metric.name : m.type));
-      expect(names.sort()).toEqual(['nlp_queue_depth', 'nlp_request_duration_seconds_p99']);
+      expect(names.sort()).toEqual(['nlp_queue_depth', 'nlp_request_duration_seconds_p99', 'nlp_texts_per_second']);
       for (const name of names) expect(served).toContain(name);
     }
     const problems: string[] = [];
@@ -260,6 +260,6 @@ describe('manifests against a real gateway', () => {
     const file = path.join(tmp, 'adapter.yml');
     writeFileSync(file, `${lines.join('\n')}\n`);
     const { stdout } = await run(process.env.PROMTOOL ?? 'promtool', ['check', 'rules', file]);
-    expect(stdout).toMatch(/SUCCESS: 2 rules found/);
+    expect(stdout).toMatch(/SUCCESS: 3 rules found/);
   });
 });
