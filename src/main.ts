@@ -1,7 +1,12 @@
-// Entry point: configuration, then the gateway, then signal handling.
+// Entry point: configuration, signal handling, then the gateway.
+//
+// The gateway owns SIGTERM and SIGINT from the first line on (Apollo is told to leave them alone), so
+// that the same drain runs whatever NODE_ENV says, and so that a signal during start-up is not lost:
+// as PID 1 in a container, a signal without a handler is ignored. A second signal ends the process
+// at once.
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config.js';
-import { startGateway } from './server/gateway.js';
+import { startGateway, type Gateway } from './server/gateway.js';
 import { createLogger, flushLogs } from './telemetry/logger.js';
 import { stopTracing } from './telemetry/tracing.js';
 
@@ -15,23 +20,44 @@ try {
 }
 
 const log = createLogger(config.LOG_LEVEL);
-try {
-  const gateway = await startGateway(config, log);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      log.info({ signal }, 'shutdown requested');
-      gateway.shutdown().then(
-        () => stopTracing().then(() => flushLogs(log)).then(() => process.exit(0)),
-        (e) => {
-          log.error({ err: e }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
-  await gateway.ready;
-} catch (e) {
-  log.fatal({ err: e }, 'start-up failed');
-  await flushLogs(log);
-  process.exit(1);
+let starting: Promise<Gateway> | undefined;
+let stopping = false;
+
+const exit = (code: number) => flushLogs(log).then(() => process.exit(code));
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal during shutdown; exiting now');
+      void exit(1);
+      return;
+    }
+    stopping = true;
+    log.info({ signal }, 'shutdown requested');
+    if (!starting) return void exit(0);
+    // A gateway that failed to start exits through the catch below.
+    starting.then(
+      (gateway) =>
+        gateway.shutdown(stopTracing).then(
+          () => exit(0),
+          (e: unknown) => {
+            log.error({ err: e }, 'shutdown failed');
+            return exit(1);
+          },
+        ),
+      () => undefined,
+    );
+  });
 }
+
+const failed = async (e: unknown) => {
+  log.fatal({ err: e }, 'start-up failed');
+  await exit(1);
+};
+
+starting = startGateway(config, log);
+// Models that cannot load stop the process, unless a shutdown has begun (it ends loading itself).
+await starting.then(
+  (gateway) => gateway.ready.catch((e: unknown) => (stopping ? undefined : failed(e))),
+  failed,
+);

@@ -58,6 +58,12 @@ export const configSchema = z.object({
     .union([z.literal('auto'), z.coerce.number().int().min(0).max(64)])
     .default('auto'),
   /**
+   * CPU_CORES: cores the gateway may use, for sizing its inference threads. Default: what Node sees
+   * (os.availableParallelism()); in a container, set it to the CPU request, since Node sees the node's
+   * cores, not the container's quota.
+   */
+  CPU_CORES: int(availableParallelism(), 1, 1024),
+  /**
    * TOKENIZER_THREADS: threads that turn texts into token ids, so that the event loop does not (a third
    * of a small model's work per request). 0 tokenizes on the event loop. Default: 1 (0 on one core).
    */
@@ -144,7 +150,12 @@ export const configSchema = z.object({
   REDIS_TIMEOUT_MS: int(50, 1),
   /** DRIFT_WINDOW: answers per model the drift gauges are computed over (rolling). */
   DRIFT_WINDOW: int(1000, 10),
-  /** SHUTDOWN_GRACE_MS: on SIGTERM, how long requests in flight may take before the process exits. */
+  /**
+   * SHUTDOWN_GRACE_MS: on SIGTERM or SIGINT, the most the whole shutdown takes, signal to exit. Requests
+   * in flight and queued get it less min(1 s, a quarter of it), kept for closing models, Redis and
+   * tracing; whatever is still running then is cut. Kubernetes: keep terminationGracePeriodSeconds
+   * above preStop + this.
+   */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** LOG_LEVEL: pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

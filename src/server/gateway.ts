@@ -17,6 +17,7 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { createApollo } from './apollo.js';
 import type { BaseContext } from './graphql-handler.js';
+import { closeHttpServer } from './http-drain.js';
 import { createRequestHandler } from './http-routes.js';
 import { RequestTracker } from './request-tracker.js';
 
@@ -27,8 +28,28 @@ export interface Gateway {
   ready: Promise<void>;
   health: HealthService;
   path: InferencePath;
-  /** Stops taking work, lets requests in flight finish (up to the grace period), frees the models. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops taking work, lets requests in flight finish, frees the models and whatever `alsoClose`
+   * closes; resolves within SHUTDOWN_GRACE_MS of the call.
+   */
+  shutdown(alsoClose?: () => Promise<unknown>): Promise<void>;
+}
+
+/** Of the grace period, what closing models, Redis and tracing keep for themselves (they take ~50 ms). */
+function cleanupReserveMs(graceMs: number): number {
+  return Math.min(1_000, Math.floor(graceMs / 4));
+}
+
+/** True when `work` settles within `ms`; false when the time runs out first (the work goes on unawaited). */
+function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    const done = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    work.then(done, done);
+  });
 }
 
 function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultCache | undefined {
@@ -97,9 +118,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const httpServer = createServer();
   const apollo = createApollo({
     schema: await buildGatewaySchema(),
-    httpServer,
     log,
-    graceMs: config.SHUTDOWN_GRACE_MS,
     plugins: telemetry.apolloPlugins((name) => registry.names.includes(name)),
   });
   await apollo.start();
@@ -149,21 +168,42 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     });
 
   let stopping: Promise<void> | undefined;
-  const shutdown = () =>
+  const shutdown = (alsoClose?: () => Promise<unknown>) =>
     (stopping ??= (async () => {
-      // Not ready at once (load balancers stop sending work); new requests get 503 SHUTTING_DOWN while
-      // the listener stays open, so that nothing a client already sent is reset. Requests in progress
-      // and their queued batches finish; then the sockets close.
+      // The whole shutdown fits in SHUTDOWN_GRACE_MS. Not ready at once (load balancers stop sending
+      // work); new requests get 503 SHUTTING_DOWN with Connection: close while the listener stays
+      // open, so that nothing a client already sent is reset; idle keep-alive connections close now,
+      // busy ones after their response. Requests in progress and their queued batches finish within
+      // the grace period less a reserve for closing models, Redis and the trace exporter.
+      const started = performance.now();
+      const deadline = started + config.SHUTDOWN_GRACE_MS;
+      const requestsDeadline = deadline - cleanupReserveMs(config.SHUTDOWN_GRACE_MS);
       health.startDraining();
+      requests.closeConnectionsAfterResponse();
+      httpServer.closeIdleConnections();
       log.info({ graceMs: config.SHUTDOWN_GRACE_MS, inFlight: requests.inFlight }, 'draining');
-      const drained = await requests.idle(config.SHUTDOWN_GRACE_MS);
+      const drained = await requests.idle(requestsDeadline - performance.now());
       if (!drained) log.warn({ inFlight: requests.inFlight }, 'grace period over; closing requests still in progress');
-      // Closes the listener and the sockets; the drain plugin ends any still open after its grace period.
-      await apollo.stop();
-      await ready.catch(() => undefined);
-      path.close();
-      await Promise.all([registry.close(), cache?.close(), encoding.close()]);
-      log.info('stopped');
+      await closeHttpServer(httpServer, drained ? requestsDeadline : performance.now());
+
+      const cleanup = (async () => {
+        await apollo.stop();
+        await ready.catch(() => undefined);
+        // Texts not started fail now; calls in progress finish before their threads stop.
+        path.close();
+        await Promise.all([registry.close(), cache?.close(), encoding.close(), alsoClose?.()]);
+      })();
+      const clean = await settlesWithin(cleanup, deadline - performance.now());
+      if (!clean) {
+        // The one thing worth overrunning the grace for: a model call still in progress. Exiting while
+        // onnxruntime runs on a worker thread aborts the process (see worker-pool.ts), so wait for the
+        // calls to return (each is bounded by MODEL_TIMEOUT_MS); the orchestrator's own deadline
+        // remains the backstop for a call that never returns.
+        log.warn('grace period over while closing models, cache or tracing; waiting for model calls in progress');
+        await cleanup;
+      }
+      // cut: requests whose connection closed before their answer (the grace ran out, or the client left).
+      log.info({ ms: Math.round(performance.now() - started), drained, cut: requests.cutWhileClosing, clean }, 'stopped');
     })());
 
   return { port, url: `http://127.0.0.1:${port}/graphql`, ready, health, path, shutdown };

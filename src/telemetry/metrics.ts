@@ -1,12 +1,12 @@
 // Prometheus metrics: one registry, prefix nlp_, bounded labels (model names come from the model
 // repository, never from requests). Reads the core's counters and hooks; the core does not import this.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnswerEvent, InferencePath } from '../resilience/inference-path.js';
 import type { CallStats, SchedulerStats } from '../scheduler/model-scheduler.js';
 import type { BreakerStateName } from '../resilience/model-guard.js';
 import type { RequestMetrics } from './apollo-metrics-plugin.js';
 import { polledGauge } from './polled-gauge.js';
-
+import { collectProcessMetrics } from './process-metrics.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -30,7 +30,7 @@ export class GatewayMetrics {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'nlp_' });
+    collectProcessMetrics(this.registry);
     const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
       new Histogram<L>({ name, help, labelNames, buckets, registers });
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });
@@ -47,7 +47,7 @@ export class GatewayMetrics {
     this.inputTokens = histogram('nlp_input_tokens', 'Tokens the model read per text', ['model'], [8, 16, 32, 64, 128, 256, 512, 1024]);
     this.truncated = counter('nlp_truncated_total', 'Texts cut to the model maxTokens', ['model']);
     this.calls = counter('nlp_model_calls_total', 'Model calls (padded sub-batches) made', ['model']);
-    this.cacheRequests = counter('nlp_cache_requests_total', 'Result cache lookups by tier (memory, redis) and result (hit, miss, error, corrupt)', ['tier', 'result']);
+    this.cacheRequests = counter('nlp_cache_requests_total', 'Result cache lookups by tier (memory, redis) and result (hit, miss, error, corrupt, skipped)', ['tier', 'result']);
     this.circuit = new Gauge({ name: 'nlp_circuit_state', help: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open', labelNames: ['model'], registers });
     this.fallbacks = counter('nlp_fallback_total', 'Texts answered by a fallback model because the requested model could not answer', ['model', 'fallback']);
 

@@ -1,7 +1,8 @@
 // The result cache through real gateways: the in-process tier, a shared real Redis between two
 // replicas, and a Redis outage and return during a stream of requests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClassifyDocument, EmbedDocument, HealthDocument } from '../generated/graphql.js';
+import { createClient } from '@keyv/redis';
+import { ClassifyBatchDocument, ClassifyDocument, EmbedBatchDocument, EmbedDocument, HealthDocument } from '../generated/graphql.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
 import { sample, scrape } from '../support/metrics.js';
@@ -90,4 +91,44 @@ describe('result cache', () => {
     expect((await execute(b.url, ClassifyDocument, { text })).data!.classify.cached).toBe(true);
     console.log(`redis outage: 60 requests over two replicas in ${outageMs.toFixed(0)} ms, 0 failed`);
   });
+
+  it('costs a measured number of bytes per entry in Redis (MEMORY USAGE of what the gateway writes)', async () => {
+    const client = createClient({ url: redis.url });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const texts = (kind: string) => Array.from({ length: 200 }, (_, i) => `Sizing ${kind} entry ${i}: the parcel for order ${i * 7919} is on its way.`);
+      const figures: Record<string, number> = {};
+      for (const [kind, send] of [
+        ['classification (spam-bert)', () => execute(a.url, ClassifyBatchDocument, { texts: texts('classification') })],
+        ['embedding (glove-embed-100d)', () => execute(a.url, EmbedBatchDocument, { texts: texts('embedding') })],
+      ] as const) {
+        const before = new Set(await client.keys('*'));
+        expect((await send()).errors).toBeUndefined();
+        await waitFor(async () => (await client.dbSize()) >= before.size + 200, 'the writes');
+        const added = (await client.keys('*')).filter((k) => !before.has(k));
+        let total = 0;
+        for (const key of added) total += Number(await client.sendCommand(['MEMORY', 'USAGE', key]));
+        figures[kind] = Math.round(total / added.length);
+      }
+      const sample = (await client.keys('nlp-gateway:result::*'))[0]!;
+      console.log(`Redis MEMORY USAGE per entry written by the gateway (mean of 200, keys of ${sample.length} chars): ${JSON.stringify(figures)}`);
+      // Key, value and their allocations; the TTL and hash-table slots come on top (measured in
+      // test/unit/result-cache.test.ts over 20,000 entries).
+      expect(figures['classification (spam-bert)']).toBeGreaterThan(150);
+      expect(figures['classification (spam-bert)']).toBeLessThan(400);
+      expect(figures['embedding (glove-embed-100d)']).toBeGreaterThan(550);
+      expect(figures['embedding (glove-embed-100d)']).toBeLessThan(1_000);
+    } finally {
+      client.destroy();
+    }
+  });
 });
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

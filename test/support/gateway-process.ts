@@ -5,8 +5,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = path.join(REPO, 'dist/main.js');
-const INSTRUMENTATION = path.join(REPO, 'dist/instrumentation.js');
+/**
+ * How the gateway starts, from the repository (or image) root: the image's ENTRYPOINT and
+ * `npm run serve` are this command; test/integration/container.test.ts checks that they stay so.
+ */
+export const START_COMMAND = ['node', '--import', './dist/instrumentation.js', 'dist/main.js'] as const;
 
 export interface LogLine {
   level: number;
@@ -28,7 +31,6 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns the gateway and resolves once it listens (models may still be loading). */
 /**
  * The environment a container gives the gateway: the test runner's own, without NODE_ENV (vitest sets
  * it to `test`, which changes how libraries behave) and without VITEST* variables; `env` on top.
@@ -39,8 +41,9 @@ export function deployedEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv
   return { ...out, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
 }
 
+/** Spawns the gateway and resolves once it listens (models may still be loading). */
 export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', INSTRUMENTATION, MAIN], {
+  const child = spawn(process.execPath, START_COMMAND.slice(1), {
     cwd: REPO,
     env: deployedEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -20,7 +20,8 @@ export interface RedisHandle {
 const REDIS_BIN = process.env['REDIS_SERVER'] ?? '/usr/bin/redis-server';
 const START_TIMEOUT_MS = 10_000;
 
-export async function startRedis(): Promise<RedisHandle> {
+/** `args`: more redis-server options, e.g. ['--maxmemory', '2mb', '--maxmemory-policy', 'allkeys-lru']. */
+export async function startRedis(args: string[] = []): Promise<RedisHandle> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   // A test that fails before stop() must not leave a server behind.
@@ -28,7 +29,7 @@ export async function startRedis(): Promise<RedisHandle> {
   process.once('exit', killOnExit);
 
   const launch = async () => {
-    const proc = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const proc = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -343,16 +343,27 @@ describe('ResultCache with a real Redis', () => {
     }
   });
 
-  it('answers a miss within redisTimeoutMs while Redis hangs, and recovers when it answers again', async () => {
+  it('answers misses within redisTimeoutMs while Redis hangs, calls it down once it stays silent, and recovers', async () => {
     const { a, b } = await replicas();
     redis.pause();
     try {
+      // Every lookup is bounded by the timeout; Redis counts as down only after 3 timeouts with no
+      // answer, spread over 250 ms at least (5 x redisTimeoutMs).
       const started = performance.now();
-      expect(await a.cache.get('k')).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(50 + 40);
-      expect(a.lookups.at(-1)).toEqual(['redis', 'error']);
+      let lookups = 0;
+      while (a.cache.state().redis === 'connected') {
+        const one = performance.now();
+        expect(await a.cache.get(`k${lookups++}`)).toBeUndefined();
+        expect(performance.now() - one).toBeLessThan(50 + 40);
+        expect(a.lookups.at(-1)).toEqual(['redis', 'error']);
+        expect(performance.now() - started).toBeLessThan(5_000);
+      }
+      expect(lookups).toBeGreaterThanOrEqual(3);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
       expect(a.cache.state().redis).toBe('down');
-      // The timed-out lookup is the probe; until Redis answers it, others do not wait at all.
+      expect(a.warnings).toEqual(['redis result cache unavailable; serving from memory only']);
+      // Down, one lookup at a time is sent as a probe; until Redis answers it, others do not wait at all.
+      void a.cache.get('probe');
       const next = performance.now();
       await a.cache.set('other', classification());
       expect(await a.cache.get('k2')).toBeUndefined();
@@ -365,6 +376,107 @@ describe('ResultCache with a real Redis', () => {
     await waitFor(() => a.cache.state().redis === 'connected', 3_000, 'state to return to connected');
     await a.cache.set('after', classification());
     await waitFor(async () => (await b.cache.get('after')) !== undefined, 1_000, 'the shared tier to work again');
+  });
+
+  it('one slow moment of Redis (paused 150 ms) times out the lookups waiting then, as misses, but does not call it down', async () => {
+    const { a } = await replicas();
+    redis.pause();
+    let waiting: Promise<unknown>[];
+    try {
+      waiting = Array.from({ length: 20 }, (_, i) => a.cache.get(`slow${i}`));
+      await sleep(150);
+    } finally {
+      redis.resume();
+    }
+    await Promise.all(waiting);
+    expect(a.lookups.filter(([tier, result]) => tier === 'redis' && result === 'error')).toHaveLength(20);
+    // Their late answers show Redis is there.
+    await sleep(100);
+    expect(await a.cache.get('after')).toBeUndefined();
+    expect(a.lookups.at(-1)).toEqual(['redis', 'miss']);
+    expect(a.states).toEqual(['connected']);
+    expect(a.warnings).toEqual([]);
+  });
+
+  it('an event loop busy past the timeout, with the answers waiting to be read, does not call Redis down', async () => {
+    const { a } = await replicas();
+    const lookups = Array.from({ length: 50 }, (_, i) => a.cache.get(`busy${i}`));
+    const until = performance.now() + 150;
+    while (performance.now() < until); // the event loop is blocked; Redis answers meanwhile
+    await Promise.all(lookups);
+    expect(a.cache.state().redis).toBe('connected');
+    expect(a.states).toEqual(['connected']);
+    expect(a.warnings).toEqual([]);
+  });
+
+  it('a burst of 1,200 lookups and 1,200 writes at once (four full batches and more) never calls a healthy Redis down', async () => {
+    // With the default 50 ms timeout, on a busy 2-core machine most of the burst's lookups may time
+    // out (as misses): that is a slow moment, not an outage, and the cap on waiting operations skips none.
+    const burst = await replicas();
+    await Promise.all(Array.from({ length: 1_200 }, (_, i) => burst.a.cache.set(`burst${i}`, classification())));
+    await Promise.all(Array.from({ length: 1_200 }, (_, i) => burst.b.cache.get(`burst${i}`)));
+    await sleep(200);
+    expect(await burst.b.cache.get('after the burst')).toBeUndefined();
+    expect(burst.b.lookups.at(-1)).toEqual(['redis', 'miss']);
+    expect(burst.b.lookups.filter(([, result]) => result === 'skipped')).toEqual([]);
+    expect([burst.a.states, burst.b.states, burst.a.warnings, burst.b.warnings]).toEqual([['connected'], ['connected'], [], []]);
+
+    // Given the time, every one of them is answered: none is refused for being one too many.
+    const { a, b } = await replicas({ redisTimeoutMs: 5_000 });
+    await Promise.all(Array.from({ length: 1_200 }, (_, i) => a.cache.set(`many${i}`, classification())));
+    await waitFor(async () => (await b.cache.get('many1199')) !== undefined, 2_000, 'the writes');
+    const reads = await Promise.all(Array.from({ length: 1_199 }, (_, i) => b.cache.get(`many${i}`)));
+    expect(reads.filter((r) => r === undefined)).toHaveLength(0);
+    expect(b.lookups.filter(([, result]) => result !== 'hit' && result !== 'miss')).toEqual([]);
+    expect([a.states, b.states]).toEqual([['connected'], ['connected']]);
+  });
+
+  it('costs a bounded, predictable number of bytes per entry in Redis (MEMORY USAGE), for sizing maxmemory', async () => {
+    const { namespace, a } = await replicas();
+    const raw = await rawClient();
+    try {
+      const entries: [string, CachedResult][] = [
+        ['classification, 2 labels', { kind: 'classification', scores: [{ label: 'spam', score: 0.987654321 }, { label: 'ham', score: 0.012345679 }], tokens: 57, truncated: false }],
+        ['embedding, 100 dims', embedding(100)],
+        ['embedding, 384 dims', embedding(384)],
+        ['embedding, 768 dims', embedding(768)],
+      ];
+      const usage: Record<string, number> = {};
+      for (const [name, value] of entries) {
+        // Keys as the gateway makes them: 64 hex characters.
+        const key = createHash('sha256').update(name).digest('hex');
+        await a.cache.set(key, value);
+        await waitFor(async () => (await raw.exists(`${namespace}::${key}`)) === 1, 1_000, name);
+        usage[name] = Number(await raw.sendCommand(['MEMORY', 'USAGE', `${namespace}::${key}`]));
+      }
+      console.log(`bytes per Redis entry (MEMORY USAGE, key of ${namespace.length + 2 + 64} chars): ${JSON.stringify(usage)}`);
+      // All in: 20,000 entries written as the tier writes them (SET with PX), in a fresh database:
+      // used_memory grows by MEMORY USAGE plus the TTL entry and hash-table slots per key.
+      const allIn: Record<string, number> = {};
+      for (const [name, value] of entries) {
+        await raw.flushDb();
+        const before = Number(/used_memory:(\d+)/.exec(await raw.info('memory'))![1]);
+        const stored = `${Date.now() + 3_600_000}|${encode(value)}`;
+        const n = 20_000;
+        for (let i = 0; i < n; i += 1_000) {
+          await Promise.all(Array.from({ length: 1_000 }, (_, j) => raw.set(`nlp-gateway:result::${createHash('sha256').update(`${name}${i + j}`).digest('hex')}`, stored, { PX: 3_600_000 })));
+        }
+        allIn[name] = Math.round((Number(/used_memory:(\d+)/.exec(await raw.info('memory'))![1]) - before) / n);
+      }
+      console.log(`bytes per Redis entry, all in (used_memory over 20,000 entries, keys of 84 chars, TTL set): ${JSON.stringify(allIn)}`);
+      for (const [name] of entries) expect(allIn[name]).toBeLessThan(usage[name]! + 150);
+      // A classification is a small JSON; an embedding is base64 of float32 (4/3 x 4 bytes a dimension)
+      // plus the same fixed part. Redis rounds allocations up (jemalloc size classes), hence the ranges.
+      expect(usage['classification, 2 labels']).toBeGreaterThan(150);
+      expect(usage['classification, 2 labels']).toBeLessThan(400);
+      for (const dims of [100, 384, 768]) {
+        const bytes = usage[`embedding, ${dims} dims`]!;
+        expect(bytes).toBeGreaterThan((dims * 16) / 3);
+        expect(bytes).toBeLessThan((dims * 16) / 3 * 1.25 + 400);
+      }
+    } finally {
+      raw.destroy();
+    }
   });
 
   it('survives Redis being killed and restarted: bounded latency, "down", then "connected" by itself', async () => {
@@ -410,5 +522,41 @@ describe('ResultCache with a real Redis', () => {
     expect(cache.state().redis).toBe('down');
     expect(states).toEqual(['down']);
     expect(warnings).toEqual(['redis result cache unavailable; serving from memory only']);
+  });
+});
+
+describe('ResultCache with a Redis that answers errors', () => {
+  let redis: RedisHandle;
+  beforeAll(async () => {
+    // Full at once and configured not to evict: every write is refused with OOM.
+    redis = await startRedis(['--maxmemory', '1', '--maxmemory-policy', 'noeviction']);
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('warns (once) and keeps calling Redis connected: it answers, and reads still work', async () => {
+    const { cache, lookups, states, warnings } = makeCache({ redisUrl: redis.url, namespace: 'oom' });
+    await waitFor(() => cache.state().redis === 'connected', 5_000, 'connect');
+    for (let i = 0; i < 5; i++) await cache.set(`k${i}`, embedding(64, i));
+    await waitFor(() => warnings.length > 0, 2_000, 'the warning');
+    expect(warnings).toEqual(['redis answered an error; result not cached or read']);
+    const client = await (async () => {
+      const c = createClient({ url: redis.url });
+      c.on('error', () => {});
+      await c.connect();
+      return c;
+    })();
+    try {
+      expect(await client.dbSize()).toBe(0);
+    } finally {
+      client.destroy();
+    }
+    const fresh = makeCache({ redisUrl: redis.url, namespace: 'oom' });
+    await waitFor(() => fresh.cache.state().redis === 'connected', 5_000, 'connect');
+    expect(await fresh.cache.get('k0')).toBeUndefined();
+    expect(fresh.lookups.at(-1)).toEqual(['redis', 'miss']);
+    expect(states).toEqual(['connected']);
+    expect(lookups).toEqual([]);
   });
 });

@@ -6,7 +6,6 @@
 // WIDE_CALL_MS gets one worker with every core (a lone request then also answers as fast as the
 // machine can), a shorter one gets one single-threaded worker per core. A decision made once, from
 // a clear threshold, not tuned online.
-import { availableParallelism } from 'node:os';
 import type { Config } from '../../config/config.js';
 import type { ModelRunner } from '../runner.js';
 import { LocalRunner } from './local-runner.js';
@@ -16,7 +15,7 @@ import { WorkerPool } from './worker-pool.js';
 /** A typical call (one text at the model's usual length, up to 128 tokens) this slow or slower gets every core. */
 export const WIDE_CALL_MS = 8;
 
-export type RunnerConfig = OnnxSettings & Pick<Config, 'INFERENCE_WORKERS' | 'INFERENCE_WORKER_NICE' | 'MODEL_TIMEOUT_MS'>;
+export type RunnerConfig = OnnxSettings & Pick<Config, 'INFERENCE_WORKERS' | 'INFERENCE_WORKER_NICE' | 'MODEL_TIMEOUT_MS' | 'CPU_CORES'>;
 
 /** What the loader asks for: the graph of one model, not yet configured (see runner.ts). */
 export interface RunnerRequest {
@@ -35,7 +34,8 @@ export interface RunnerHooks {
   onRestart?: (reason: 'died' | 'timeout', delayMs: number) => void;
 }
 
-export async function openRunner(request: RunnerRequest, config: RunnerConfig, hooks: RunnerHooks, cores = availableParallelism()): Promise<ModelRunner> {
+export async function openRunner(request: RunnerRequest, config: RunnerConfig, hooks: RunnerHooks): Promise<ModelRunner> {
+  const cores = config.CPU_CORES;
   const pool = (workers: number, threads: number) =>
     WorkerPool.open(request.file, { ...config, ORT_INTRA_OP_THREADS: threads }, workers, {
       nice: config.INFERENCE_WORKER_NICE,

@@ -7,7 +7,19 @@
 //   in memory until the connection returns;
 // - an 'error' listener (ours, and @keyv/redis's), without which node-redis errors would crash the
 //   process.
+//
+// Health is about reachability, and must not flap under load. A lost connection marks Redis down
+// at once. Timeouts do only when they go on: at least DOWN_AFTER_TIMEOUTS of them, over at least
+// downAfterSilenceMs, with no answer on time in between. One slow moment (a Redis pause, a burst of
+// lookups) times out the lookups waiting then, as misses, and is not an outage. A timeout is judged
+// after the event loop has read its socket (setImmediate), so an event loop that was busy past the
+// timeout while the answer sat unread does not count at all. Once down, one operation at a time is
+// sent as a probe, and only an answer on time brings Redis back (a Redis that answers, but always
+// late, stays down instead of flapping). An error reply (e.g. OOM with maxmemory and noeviction) is a
+// warning, not an outage: Redis answers. Too many lookups waiting sheds the excess as misses
+// (`skipped`) without judging Redis.
 import KeyvRedis, { createClient } from '@keyv/redis';
+import { ErrorReply } from '@redis/client';
 import { Keyv, type Deserialize, type Serialize } from 'keyv';
 
 export type RedisState = 'disabled' | 'connected' | 'down';
@@ -24,15 +36,29 @@ export interface RedisTierOptions {
 
 export type RedisRead =
   | { outcome: 'hit'; value: string; /** Epoch ms, when the writer gave one. */ expiresAt: number | undefined }
-  | { outcome: 'miss' | 'error' };
+  /** error: Redis unreachable, too slow or answering an error; skipped: too many lookups already waiting. */
+  | { outcome: 'miss' | 'error' | 'skipped' };
 
-/** Operations waiting on Redis at most; beyond it Redis counts as too slow and is skipped. */
-const MAX_IN_FLIGHT = 256;
+/**
+ * Operations waiting on Redis at most; beyond it new ones are skipped (a miss), without marking Redis
+ * down. node-redis pipelines commands sent in the same tick, so a full batch of lookups (MAX_BATCH_TEXTS,
+ * 256 by default) is one round trip: the cap is far above what concurrent batches need, and only bounds
+ * the memory of commands waiting on a slow Redis.
+ */
+const MAX_IN_FLIGHT = 8_192;
+/** Timeouts, with no answer on time between them, that mark Redis down if they also span downAfterSilenceMs. */
+const DOWN_AFTER_TIMEOUTS = 3;
+/**
+ * How long timeouts must go on before Redis counts as down: 5 timeouts' worth, 250 ms at least. A gap
+ * longer than that between two timeouts starts counting afresh.
+ */
+const downAfterSilenceMs = (timeoutMs: number) => Math.max(250, 5 * timeoutMs);
 const CONNECT_TIMEOUT_MS = 2_000;
-/** Fewer "Redis down" warnings than state changes when it flaps. */
+/** At most one warning of each kind this often (e.g. fewer "Redis down" warnings than state changes). */
 const WARN_INTERVAL_MS = 10_000;
 
 const FAILED = Symbol('failed');
+const SKIPPED = Symbol('skipped');
 
 // Keyv wraps each value with its expiry time; the default serialiser makes that a JSON envelope around
 // our (already JSON) string. "<expires>|<value>" keeps the entry compact, and anything not in that
@@ -57,9 +83,11 @@ export class RedisTier {
   /** Undefined until the first connection or failure, so that a Redis down at start-up is reported too. */
   private current: 'connected' | 'down' | undefined;
   private inFlight = 0;
+  /** Timeouts since the last answer on time, when the first and the last of them were judged (performance.now() ms). */
+  private timeouts = { count: 0, first: 0, last: Number.NEGATIVE_INFINITY };
   private readonly writes = new Set<Promise<unknown>>();
   private closed = false;
-  private lastWarn = Number.NEGATIVE_INFINITY;
+  private readonly lastWarn = new Map<string, number>();
 
   constructor(private readonly options: RedisTierOptions) {
     this.client = createClient({
@@ -93,6 +121,7 @@ export class RedisTier {
   async get(key: string): Promise<RedisRead> {
     const raw = await this.guard(() => this.keyv.get(key, { raw: true }));
     if (raw === FAILED) return { outcome: 'error' };
+    if (raw === SKIPPED) return { outcome: 'skipped' };
     if (raw?.value === undefined) return { outcome: 'miss' };
     return { outcome: 'hit', value: raw.value, expiresAt: raw.expires };
   }
@@ -116,38 +145,74 @@ export class RedisTier {
 
   /**
    * Runs `op` unless Redis is known to be unreachable or too slow, and settles within
-   * timeoutMs with its result or FAILED. Never rejects.
+   * timeoutMs with its result, FAILED or SKIPPED. Never rejects.
    */
-  private guard<T>(op: () => Promise<T>): Promise<T | typeof FAILED> {
+  private guard<T>(op: () => Promise<T>): Promise<T | typeof FAILED | typeof SKIPPED> {
     if (this.closed) return Promise.resolve(FAILED);
-    if (!this.client.isReady || this.inFlight >= MAX_IN_FLIGHT) {
-      this.setState('down', this.client.isReady ? 'too many operations waiting' : 'not connected');
+    if (!this.client.isReady) {
+      this.setState('down', 'not connected');
       return Promise.resolve(FAILED);
     }
+    if (this.inFlight >= MAX_IN_FLIGHT) return Promise.resolve(SKIPPED);
     // While down yet connected (Redis hung or slow), one operation at a time goes through as a probe:
-    // a hung Redis costs one timeout, not one per request, and the probe's success brings it back.
+    // a hung Redis costs one timeout, not one per request, and the probe's answer brings it back.
     if (this.current === 'down' && this.inFlight > 0) return Promise.resolve(FAILED);
     this.inFlight++;
     return new Promise((resolve) => {
+      let answered = false;
+      let late = false;
       const timer = setTimeout(() => {
-        this.setState('down', `no answer within ${this.options.timeoutMs} ms`);
+        late = true;
         resolve(FAILED);
+        // Judged once the event loop has read its sockets: an answer read there was not late.
+        setImmediate(() => (answered ? this.answeredOnTime() : this.timedOut()));
       }, this.options.timeoutMs);
       op().then(
         (value) => {
+          answered = true;
           this.inFlight--;
+          if (late) {
+            // Redis is answering again, late: down, ask it straight away whether it answers on time,
+            // rather than waiting for the next request to do so.
+            if (this.current === 'down') void this.guard(() => this.client.ping());
+            return;
+          }
           clearTimeout(timer);
-          this.setState('connected');
+          this.answeredOnTime();
           resolve(value);
         },
         (error: unknown) => {
+          answered = true;
           this.inFlight--;
           clearTimeout(timer);
-          this.setState('down', error);
+          if (error instanceof ErrorReply) {
+            // Redis answered, with an error: reachable, but something needs an operator's eye.
+            if (!late) this.answeredOnTime();
+            this.warnAtMostEvery('redis answered an error; result not cached or read', { reason: error.message });
+          } else {
+            this.setState('down', error);
+          }
           resolve(FAILED);
         },
       );
     });
+  }
+
+  private answeredOnTime(): void {
+    this.timeouts.count = 0;
+    this.setState('connected');
+  }
+
+  private timedOut(): void {
+    const now = performance.now();
+    const silenceMs = downAfterSilenceMs(this.options.timeoutMs);
+    if (this.timeouts.count === 0 || now - this.timeouts.last > silenceMs) this.timeouts = { count: 0, first: now, last: now };
+    this.timeouts.count++;
+    this.timeouts.last = now;
+    const spanMs = now - this.timeouts.first;
+    if (this.timeouts.count >= DOWN_AFTER_TIMEOUTS && spanMs >= silenceMs) {
+      this.setState('down', `${this.timeouts.count} operations over ${Math.round(spanMs)} ms without an answer within ${this.options.timeoutMs} ms`);
+    }
   }
 
   private track(write: Promise<unknown>): void {
@@ -158,12 +223,19 @@ export class RedisTier {
   private setState(state: 'connected' | 'down', cause?: unknown): void {
     if (this.closed || state === this.current) return;
     this.current = state;
+    if (state === 'connected') this.timeouts.count = 0;
     this.options.onState(state);
-    const now = Date.now();
-    if (state === 'down' && now - this.lastWarn >= WARN_INTERVAL_MS) {
-      this.lastWarn = now;
+    if (state === 'down') {
       const reason = cause instanceof Error ? cause.message : String(cause);
-      this.options.warn('redis result cache unavailable; serving from memory only', { reason });
+      this.warnAtMostEvery('redis result cache unavailable; serving from memory only', { reason });
     }
+  }
+
+  private warnAtMostEvery(msg: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    const last = this.lastWarn.get(msg) ?? Number.NEGATIVE_INFINITY;
+    if (now - last < WARN_INTERVAL_MS) return;
+    this.lastWarn.set(msg, now);
+    this.options.warn(msg, fields);
   }
 }

@@ -8,7 +8,8 @@ import { RedisTier, type RedisState } from './redis-tier.js';
 export type { CachedResult } from './codec.js';
 export type { RedisState } from './redis-tier.js';
 export type CacheTier = 'memory' | 'redis';
-export type LookupOutcome = 'hit' | 'miss' | 'error' | 'corrupt';
+/** skipped: Redis not asked, too many lookups already waiting on it (a miss that says nothing of Redis's health). */
+export type LookupOutcome = 'hit' | 'miss' | 'error' | 'corrupt' | 'skipped';
 
 export interface ResultCacheOptions {
   /** Most entries in the memory tier. */
