@@ -6,7 +6,7 @@
 // a free worker: while every worker is busy the batch keeps filling, which is what makes batches grow
 // with load instead of queuing many small ones (continuous batching).
 import DataLoader from 'dataloader';
-import { OverloadedError } from '../errors/errors.js';
+import { ClientGoneError, OverloadedError } from '../errors/errors.js';
 
 export interface BatchOptions {
   /** Most items in one call of the batch function. */
@@ -50,11 +50,9 @@ export interface LaneSpec<K, V> {
   capacity?: Capacity;
 }
 
-export class AbandonedError extends Error {
+/** Every client waiting for this item has gone away (public code CLIENT_CLOSED_REQUEST). */
+export class AbandonedError extends ClientGoneError {
   override name = 'AbandonedError';
-  constructor() {
-    super('every client waiting for this item has gone away');
-  }
 }
 
 interface Entry<K> {

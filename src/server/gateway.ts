@@ -21,6 +21,7 @@ import { GATEWAY_VERSION } from '../version.js';
 import { createApollo } from './apollo.js';
 import type { BaseContext } from './graphql-handler.js';
 import { createRequestHandler } from './http-routes.js';
+import { createProtection } from './protection.js';
 import { RequestTracker } from './request-tracker.js';
 
 export interface Gateway {
@@ -105,12 +106,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const context: BaseContext = { nlp: new NlpService(registry, path, config), registry, health };
 
   const httpServer = createServer();
+  const schema = await buildGatewaySchema();
+  const protection = createProtection(config, schema, registry, telemetry.metrics, log);
   const apollo = createApollo({
-    schema: await buildGatewaySchema(),
+    schema,
     httpServer,
     log,
     graceMs: config.SHUTDOWN_GRACE_MS,
-    plugins: telemetry.apolloPlugins((name) => registry.names.includes(name)),
+    plugins: [protection.admission, ...telemetry.apolloPlugins((name) => registry.names.includes(name))],
+    introspection: config.GRAPHQL_INTROSPECTION,
+    suggestions: config.GRAPHQL_SUGGESTIONS,
+    maxTokens: config.GRAPHQL_MAX_TOKENS,
   });
   await apollo.start();
   const requests = new RequestTracker();
@@ -122,7 +128,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       health,
       metrics: telemetry.metrics.registry,
       requests,
-      maxBodyBytes: config.MAX_BODY_BYTES,
+      ...protection,
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+      onRefused: telemetry.onRefused,
       retryAfterSeconds: 1,
       onError: (error) => log.error({ err: error }, 'unhandled error in a route'),
     }),
@@ -172,6 +180,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       // Closes the listener and the sockets; the drain plugin ends any still open after its grace period.
       await apollo.stop();
       await ready.catch(() => undefined);
+      protection.close();
       await Promise.all([registry.close(), cache?.close(), encoding.close()]);
       log.info('stopped');
     })());

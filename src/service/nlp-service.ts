@@ -1,7 +1,7 @@
 // What the API can do, independent of GraphQL: checks inputs, picks the model, and sends every text
 // down the inference path (cache, batcher, breaker, fallback). Resolvers are thin wrappers around this.
 import type { Config } from '../config/config.js';
-import { BadInputError } from '../errors/errors.js';
+import { BadInputError, ForbiddenError } from '../errors/errors.js';
 import { EmbeddingModel, type LabelScore } from '../inference/model.js';
 import type { Task } from '../inference/model-spec.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
@@ -39,6 +39,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Counts what the request cost (texts, tokens), for limits. */
   usage?: RequestUsage;
+  /** Whether the caller may use a model (its API key's scopes); absent: any model. */
+  allowsModel?: (model: string) => boolean;
 }
 
 export interface EmbedOptions extends RequestOptions {
@@ -79,6 +81,9 @@ export class NlpService {
   private async run(task: Task, texts: readonly string[], options: RequestOptions, single: boolean): Promise<PathAnswer[]> {
     this.checkTexts(texts, single);
     const model = this.registry.resolve(options.model, task) as TaskModel;
+    if (options.allowsModel && !options.allowsModel(model.name)) {
+      throw new ForbiddenError(`this API key may not call model "${model.name}"`, { model: model.name });
+    }
     const truncate = options.truncate ?? true;
     const answers = await Promise.all(
       texts.map((text, i) => this.path.run(model, { text, where: whereOf(single, i), truncate, signal: options.signal })),
