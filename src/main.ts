@@ -15,6 +15,9 @@ try {
 }
 
 const log = createLogger(config.LOG_LEVEL);
+// Node's own process warnings (deprecations, listener counts) become JSON log lines, not plain text on stderr.
+process.removeAllListeners('warning');
+process.on('warning', (w) => log.warn({ warning: w.name, detail: w.message }, 'node process warning'));
 try {
   const gateway = await startGateway(config, log);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -4,6 +4,7 @@
 // (document-guard.ts). Then Apollo Server's own HTTP pipeline (CSRF prevention, parsing, validation,
 // the admission plugin's budget and rate limit, execution).
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
@@ -89,11 +90,16 @@ export function graphqlHandler(options: GraphQLHandlerOptions) {
       try {
         const json = JSON_TYPE.test(req.headers['content-type'] ?? '');
         const text = await readBody(req, options.body, json);
-        if (text.length > YIELD_ABOVE_CHARS) await nextTurn();
+        // A large body is parsed, then executed, each in a turn of the event loop of its own, so
+        // that health checks and other clients get a turn in between.
+        const large = text.length > YIELD_ABOVE_CHARS;
+        if (large) await nextTurn();
         body = json ? parseJson(text) : text;
+        if (large) await nextTurn();
       } catch (e) {
         if (!(e instanceof BodyError)) throw e;
-        return refuse(e.status, e.status === 499 ? ErrorCode.CLIENT_CLOSED_REQUEST : ErrorCode.BAD_USER_INPUT, e.message, e.status === 413 ? { connection: 'close' } : {});
+        // A body still arriving after the linger time: answer, then close the connection.
+        return refuse(e.status, e.status === 499 ? ErrorCode.CLIENT_CLOSED_REQUEST : ErrorCode.BAD_USER_INPUT, e.message, req.complete ? {} : { connection: 'close' });
       }
     } else {
       for (const name of ['variables', 'extensions']) {
@@ -117,6 +123,8 @@ export function graphqlHandler(options: GraphQLHandlerOptions) {
       context: async () => {
         // Aborted when the client goes away before its answer is sent: queued work for it is dropped.
         const gone = new AbortController();
+        // One listener per text of the request (bounded by the operation budget): no leak to warn about.
+        setMaxListeners(0, gone.signal);
         res.once('close', () => {
           if (!res.writableFinished) gone.abort();
         });

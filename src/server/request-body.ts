@@ -21,10 +21,32 @@ export interface BodyLimits extends JsonShapeLimits {
   maxBytes: number;
 }
 
+/**
+ * A refused body is read to its end (and thrown away) before the answer goes out, for at most
+ * LINGER_MS. Answering at once and closing while the client's bytes still arrive makes the kernel
+ * reset the connection, and the client then often loses the answer (a 413 it never sees).
+ */
+const LINGER_MS = 5_000;
+
+/** Resolves once the rest of the body has been read and dropped, or LINGER_MS has passed. */
+function discardRest(req: IncomingMessage): Promise<void> {
+  if (req.complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, LINGER_MS);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    req.once('end', done);
+    req.once('close', done);
+    req.resume();
+  });
+}
+
 /** The body as text; `json` checks its JSON shape on the way. */
 export function readBody(req: IncomingMessage, limits: BodyLimits, json: boolean): Promise<string> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limits.maxBytes) return Promise.reject(new BodyError(413, `request body exceeds ${limits.maxBytes} bytes`));
+  if (declared > limits.maxBytes) return discardRest(req).then(() => Promise.reject(new BodyError(413, `request body exceeds ${limits.maxBytes} bytes`)));
   return new Promise((resolve, reject) => {
     const decoder = new StringDecoder('utf8');
     const scanner = json ? new JsonShapeScanner(limits) : undefined;
@@ -35,8 +57,8 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, json: boolean
       if (done) return;
       done = true;
       req.removeListener('data', onData);
-      req.resume(); // discard the rest; the answer goes out with Connection: close
-      reject(error);
+      if (error.status === 499) reject(error);
+      else void discardRest(req).then(() => reject(error));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
