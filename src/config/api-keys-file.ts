@@ -10,9 +10,9 @@ export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 const keyEntry = z.strictObject({
   /** Names the key in logs and limits (never the key itself). */
-  id: z.string().regex(KEY_ID, 'id: 1-64 letters, digits, ".", "_" or "-"'),
+  id: z.string().regex(KEY_ID, '1-64 letters, digits, ".", "_" or "-"'),
   /** SHA-256 of the key, lowercase hex. */
-  sha256: z.string().regex(SHA256_HEX, 'sha256: 64 lowercase hex digits (SHA-256 of the key)'),
+  sha256: z.string().regex(SHA256_HEX, '64 lowercase hex digits (SHA-256 of the key)'),
   /** Models the key may call; "*" (default): every model. */
   models: z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]).default('*'),
   /** This key's rate (tokens per second) and bucket size, instead of RATE_LIMIT_*; 0 = unlimited. */
