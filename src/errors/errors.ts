@@ -38,7 +38,6 @@ export class WrongTaskError extends GatewayError {
 
 export class ModelUnavailableError extends GatewayError {
   readonly code = ErrorCode.MODEL_UNAVAILABLE;
-  override readonly httpStatus = 503;
 }
 
 /** How long a client is told to wait after OVERLOADED when the queue gives no better hint. */
@@ -47,7 +46,6 @@ export const OVERLOADED_RETRY_AFTER_MS = 1000;
 /** Too much work queued; `details.retryAfterMs` (always a number) tells the client when to try again. */
 export class OverloadedError extends GatewayError {
   readonly code = ErrorCode.OVERLOADED;
-  override readonly httpStatus = 503;
   constructor(message: string, details: Record<string, unknown> = {}) {
     super(message, { ...details, retryAfterMs: typeof details['retryAfterMs'] === 'number' ? details['retryAfterMs'] : OVERLOADED_RETRY_AFTER_MS });
   }
@@ -56,8 +54,6 @@ export class OverloadedError extends GatewayError {
 /** Every client waiting for the work has gone away; it was dropped before it was computed. */
 export class ClientGoneError extends GatewayError {
   readonly code = ErrorCode.CLIENT_CLOSED_REQUEST;
-  /** nginx's convention; nobody reads it, since the client is gone. */
-  override readonly httpStatus = 499;
   constructor() {
     super('the client went away before the answer was ready');
   }
