@@ -34,7 +34,7 @@ interface Answer {
 
 async function post(gw: GatewayProcess, query: string, headers: Record<string, string> = {}, variables?: object): Promise<Answer> {
   const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  return { status: res.status, headers: res.headers, body: await res.json() };
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Answer['body'] };
 }
 const asA = { authorization: `Bearer ${KEY_A}` };
 const asB = { 'x-api-key': KEY_B };

@@ -3,7 +3,7 @@
 // run beside it; no request may stall the event loop over 100 ms, the process stays up, its memory
 // bounded, and nothing a client sent reaches the logs as a server error or as text.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClassifyDocument } from '../generated/graphql.js';
+import { ClassifyBatchDocument, ClassifyDocument, EmbedDocument } from '../generated/graphql.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
 import { DEFAULT_MAX_MS, loadCorpus, mismatch, send, type CorpusRequest, type Outcome } from '../support/hostile-corpus.js';
@@ -33,8 +33,12 @@ const legit = { sent: 0, failed: [] as string[] };
 beforeAll(async () => {
   gw = await startGatewayProcess({ CORS_ORIGINS: ALLOWED_ORIGIN, LOG_LEVEL: 'debug' });
   await gw.waitReady();
-  // Warm up (first inferences, JIT) so that the stall figures are the requests' own.
-  for (let i = 0; i < 5; i++) await execute(gw.url, ClassifyDocument, { text: `warm up ${i}` });
+  // Warm up every path (first inferences, JIT) so that the stall figures are the requests' own.
+  for (let i = 0; i < 5; i++) {
+    await execute(gw.url, ClassifyDocument, { text: `warm up ${i}` });
+    await execute(gw.url, EmbedDocument, { text: `warm up ${i}` });
+    await execute(gw.url, ClassifyBatchDocument, { texts: Array.from({ length: 32 }, (_, j) => `warm up ${i} ${j} ${'word '.repeat(j * 10)}`) });
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -72,9 +76,14 @@ describe('hostile corpus', () => {
       const { outcome, stallMs } = await attempt(request);
       outcomes.push({ request, outcome, stallMs, problem: mismatch(request, outcome) });
     }
-    const firstWorst = outcomes.reduce((a, b) => (b.stallMs > a.stallMs ? b : a));
+    const first = outcomes.reduce((a, b) => (b.stallMs > a.stallMs ? b : a));
+    const firstPassWorstStall = `${Math.round(first.stallMs)} ms (${first.request.name})`;
+    const confirmed: string[] = [];
     for (const o of outcomes.filter((x) => x.stallMs > MAX_STALL_MS)) {
-      for (let i = 0; i < STALL_CONFIRMATIONS && o.stallMs > MAX_STALL_MS; i++) o.stallMs = Math.min(o.stallMs, (await attempt(o.request)).stallMs);
+      const stalls = [o.stallMs];
+      for (let i = 0; i < STALL_CONFIRMATIONS && o.stallMs > MAX_STALL_MS; i++) stalls.push((await attempt(o.request)).stallMs);
+      o.stallMs = Math.min(...stalls);
+      confirmed.push(`${o.request.name}: ${stalls.map(Math.round).join(', ')} ms`);
     }
     running = false;
     await client;
@@ -86,7 +95,8 @@ describe('hostile corpus', () => {
     const report = {
       requests: outcomes.length,
       codes: Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])),
-      firstPassWorstStall: `${Math.round(firstWorst.stallMs)} ms (${firstWorst.request.name})`,
+      firstPassWorstStall,
+      sentAgain: confirmed,
       worstStall: `${Math.round(worst.stallMs)} ms (${worst.request.name})`,
       over40ms: outcomes.filter((o) => o.stallMs > 40).map((o) => `${Math.round(o.stallMs)} ${o.request.name}`),
       peakRssMiB: Math.round(peakRssBytes(gw.child.pid!) / 2 ** 20),
