@@ -20,9 +20,7 @@ export interface AdmissionOptions {
   onOverBudget: (usage: OperationCost, budget: OperationCost) => void;
 }
 
-type AdmissionContext = Pick<GatewayContext, 'client' | 'key' | 'usage'>;
-
-export function admissionPlugin({ budget, lookup, limiter, onOverBudget }: AdmissionOptions): ApolloServerPlugin<AdmissionContext> {
+export function admissionPlugin({ budget, lookup, limiter, onOverBudget }: AdmissionOptions): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart({ contextValue }) {
       let reservation: Reservation | undefined;

@@ -90,7 +90,7 @@ export function createProtection(config: Config, schema: GraphQLSchema, registry
       lookup: modelLookup(registry),
       limiter,
       onOverBudget: (usage) => log.warn({ usage, budget }, 'an operation used more than its budget: the cost estimate missed part of it'),
-    }) as ApolloServerPlugin<GatewayContext>,
+    }),
     close: () => limiter?.close(),
   };
 }
