@@ -52,67 +52,47 @@ const JSON_TYPE = /^application\/(graphql-response\+)?json\b|\+json\b/i;
 /** Bodies larger than this are parsed in a turn of the event loop of their own. */
 const YIELD_ABOVE_CHARS = 256 * 1024;
 
+/** A request answered before GraphQL runs (a class: nothing a client sends can pass for one). */
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | string,
+    readonly message: string,
+    readonly headers: Headers = {},
+    readonly details: Record<string, unknown> = {},
+  ) {}
+}
+
+const refusal = (...args: ConstructorParameters<typeof Refusal>) => new Refusal(...args);
+
 export function graphqlHandler(options: GraphQLHandlerOptions) {
-  const { apollo, context, guard, keys, limiter } = options;
+  const { apollo, context, guard, limiter } = options;
 
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     const started = performance.now();
     const asked = req.headers['x-request-id'];
     const requestId = typeof asked === 'string' && REQUEST_ID.test(asked) ? asked : randomUUID();
     res.setHeader('x-request-id', requestId);
-    let key: KeyIdentity | undefined;
-    const refuse = (status: number, code: ErrorCode | string, message: string, headers: Headers = {}, details: Record<string, unknown> = {}) => {
-      if (status !== 499) sendError(res, status, code, message, headers, details);
-      options.onRefused({ requestId, status, code, key: key?.id, ms: performance.now() - started });
+    const refuse = (r: Refusal, key?: KeyIdentity) => {
+      if (r.status !== 499) sendError(res, r.status, r.code, r.message, r.headers, r.details);
+      options.onRefused({ requestId, status: r.status, code: r.code, key: key?.id, ms: performance.now() - started });
     };
 
-    // Who is asking: from headers alone, before the body is read.
-    let client: string;
-    if (keys) {
-      const auth = keys.authenticate(req.headers);
-      if (!auth.ok) {
-        const message = auth.reason === 'missing' ? 'an API key is required (Authorization: Bearer <key>, or x-api-key)' : 'the API key is not valid';
-        return refuse(401, ErrorCode.UNAUTHENTICATED, message, { 'www-authenticate': 'Bearer realm="nlp-gateway"' });
-      }
-      key = auth.key;
-      client = `key:${key.id}`;
-    } else {
-      client = `addr:${clientAddress(req, options.trustProxyHops)}`;
-    }
+    // Cheapest first: who is asking (headers only), whether they are out of tokens, then the body.
+    const caller = identify(req, options);
+    if (caller instanceof Refusal) return refuse(caller);
+    const { client, key } = caller;
     const waitMs = limiter?.blocked(client);
     if (waitMs !== undefined) {
-      return refuse(429, ErrorCode.RATE_LIMITED, `rate limit reached; retry in ${waitMs} ms`, { 'retry-after': Math.ceil(waitMs / 1000) }, { retryAfterMs: waitMs });
+      return refuse(refusal(429, ErrorCode.RATE_LIMITED, `rate limit reached; retry in ${waitMs} ms`, { 'retry-after': Math.ceil(waitMs / 1000) }, { retryAfterMs: waitMs }), key);
     }
-
-    let body: unknown;
     const params = new URLSearchParams(search);
-    if (req.method === 'POST') {
-      try {
-        const json = JSON_TYPE.test(req.headers['content-type'] ?? '');
-        const text = await readBody(req, options.body, json);
-        // A large body is parsed, then executed, each in a turn of the event loop of its own, so
-        // that health checks and other clients get a turn in between.
-        const large = text.length > YIELD_ABOVE_CHARS;
-        if (large) await nextTurn();
-        body = json ? parseJson(text) : text;
-        if (large) await nextTurn();
-      } catch (e) {
-        if (!(e instanceof BodyError)) throw e;
-        // A body still arriving after the linger time: answer, then close the connection.
-        return refuse(e.status, e.status === 499 ? ErrorCode.CLIENT_CLOSED_REQUEST : ErrorCode.BAD_USER_INPUT, e.message, req.complete ? {} : { connection: 'close' });
-      }
-    } else {
-      for (const name of ['variables', 'extensions']) {
-        for (const value of params.getAll(name)) {
-          const problem = new JsonShapeScanner(options.body).push(Buffer.from(value));
-          if (problem) return refuse(400, ErrorCode.BAD_USER_INPUT, shapeMessage(problem, options.body, `the ${name} parameter`));
-        }
-      }
-    }
-
+    const payload = await readPayload(req, params, options.body);
+    if (payload instanceof Refusal) return refuse(payload, key);
+    const { body } = payload;
     const query = queryOf(req.method, body, params);
-    const refused = query === undefined ? undefined : guard.check(query);
-    if (refused) return refuse(400, refused.code, refused.message, {}, refused.details);
+    const shape = query === undefined ? undefined : guard.check(query);
+    if (shape) return refuse(refusal(400, shape.code, shape.message, {}, shape.details), key);
 
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -141,6 +121,46 @@ export function graphqlHandler(options: GraphQLHandlerOptions) {
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   };
+}
+
+/** The caller: its API key when keys are on (`key:<id>`), its address otherwise (`addr:<ip>`). */
+function identify(req: IncomingMessage, options: Pick<GraphQLHandlerOptions, 'keys' | 'trustProxyHops'>): { client: string; key?: KeyIdentity } | Refusal {
+  if (!options.keys) return { client: `addr:${clientAddress(req, options.trustProxyHops)}` };
+  const auth = options.keys.authenticate(req.headers);
+  if (auth.ok) return { client: `key:${auth.key.id}`, key: auth.key };
+  const message = auth.reason === 'missing' ? 'an API key is required (Authorization: Bearer <key>, or x-api-key)' : 'the API key is not valid';
+  return refusal(401, ErrorCode.UNAUTHENTICATED, message, { 'www-authenticate': 'Bearer realm="nlp-gateway"' });
+}
+
+/**
+ * The POST body (parsed when it is JSON; Apollo refuses other types), or undefined on GET, whose
+ * JSON parameters are shape-checked here and parsed by Apollo. A large body is parsed, then
+ * executed, each in a turn of the event loop of its own, so that other clients get turns between.
+ */
+async function readPayload(req: IncomingMessage, params: URLSearchParams, limits: BodyLimits): Promise<{ body: unknown } | Refusal> {
+  if (req.method !== 'POST') {
+    for (const name of ['variables', 'extensions']) {
+      for (const value of params.getAll(name)) {
+        const problem = new JsonShapeScanner(limits).push(Buffer.from(value));
+        if (problem) return refusal(400, ErrorCode.BAD_USER_INPUT, shapeMessage(problem, limits, `the ${name} parameter`));
+      }
+    }
+    return { body: undefined };
+  }
+  try {
+    const json = JSON_TYPE.test(req.headers['content-type'] ?? '');
+    const text = await readBody(req, limits, json);
+    const large = text.length > YIELD_ABOVE_CHARS;
+    if (large) await nextTurn();
+    const body = json ? parseJson(text) : text;
+    if (large) await nextTurn();
+    return { body };
+  } catch (e) {
+    if (!(e instanceof BodyError)) throw e;
+    const code = e.status === 499 ? ErrorCode.CLIENT_CLOSED_REQUEST : ErrorCode.BAD_USER_INPUT;
+    // A body still arriving after the linger time: answer, then close the connection.
+    return refusal(e.status, code, e.message, req.complete ? {} : { connection: 'close' });
+  }
 }
 
 /**
