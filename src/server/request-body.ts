@@ -50,7 +50,9 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, json: boolean
   return new Promise((resolve, reject) => {
     const decoder = new StringDecoder('utf8');
     const scanner = json ? new JsonShapeScanner(limits) : undefined;
-    let text = '';
+    // Decoded chunk by chunk, joined once at the end: a flat string parses in half the time of one
+    // built by appending (which JSON.parse would first have to flatten, in the same turn).
+    const parts: string[] = [];
     let size = 0;
     let done = false;
     const fail = (error: BodyError) => {
@@ -65,13 +67,14 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, json: boolean
       if (size > limits.maxBytes) return fail(new BodyError(413, `request body exceeds ${limits.maxBytes} bytes`));
       const problem = scanner?.push(chunk);
       if (problem) return fail(new BodyError(400, shapeMessage(problem, limits, 'the request body')));
-      text += decoder.write(chunk);
+      parts.push(decoder.write(chunk));
     };
     req.on('data', onData);
     req.once('end', () => {
       if (done) return;
       done = true;
-      resolve(text + decoder.end());
+      parts.push(decoder.end());
+      resolve(parts.join(''));
     });
     // A client that goes away mid-body: nothing to answer, and not a fault of ours.
     const gone = () => fail(new BodyError(499, 'the client went away while sending its request'));

@@ -94,16 +94,26 @@ export interface BuiltRequest {
   body?: Buffer;
 }
 
-export function build(r: CorpusRequest): BuiltRequest {
+/** A comment that makes a document new to every cache (for sending a request again, not from a cache). */
+const variantOf = (query: unknown, variant: number) => (variant > 0 && typeof query === 'string' ? `# variant ${variant}\n${query}` : query);
+
+/** The request's bytes; `variant` > 0 prefixes its document with a comment. */
+export function build(r: CorpusRequest, variant = 0): BuiltRequest {
   const fills = fillsOf(r);
   let body: Buffer | undefined;
-  if (r.body && 'json' in r.body) body = Buffer.from(JSON.stringify(fillJson(r.body.json, fills)));
+  if (r.body && 'json' in r.body) {
+    const json = fillJson(r.body.json, fills) as Record<string, unknown>;
+    if (json && typeof json === 'object' && 'query' in json) json['query'] = variantOf(json['query'], variant);
+    body = Buffer.from(JSON.stringify(json));
+  }
   else if (r.body && 'raw' in r.body) body = Buffer.from(substitute(r.body.raw, fills.text));
   else if (r.body && 'base64' in r.body) body = Buffer.from(r.body.base64, 'base64');
   let target = r.path ?? '/graphql';
   if (r.params) {
     const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(r.params)) for (const v of [value].flat()) params.append(name, substitute(v, fills.text));
+    for (const [name, value] of Object.entries(r.params)) {
+      for (const v of [value].flat()) params.append(name, name === 'query' ? (variantOf(substitute(v, fills.text), variant) as string) : substitute(v, fills.text));
+    }
     target += `?${params}`;
   }
   const headers = Object.fromEntries(Object.entries(r.headers ?? { 'content-type': 'application/json' }).map(([k, v]) => [k, substitute(v, fills.text)]));
@@ -188,9 +198,9 @@ function exchange(port: number, head: string, body: Buffer | undefined, timeoutM
   });
 }
 
-export function send(port: number, r: CorpusRequest, timeoutMs: number): Promise<Outcome> {
+export function send(port: number, r: CorpusRequest, timeoutMs: number, variant = 0): Promise<Outcome> {
   if (r.kind === 'raw') return exchange(port, substitute(r.raw!, fillsOf(r).text), undefined, timeoutMs);
-  const req = build(r);
+  const req = build(r, variant);
   const headers: Record<string, string | number> = { host: `127.0.0.1:${port}`, connection: 'close', ...req.headers };
   if (req.body) {
     if (r.kind === 'chunked') headers['transfer-encoding'] = 'chunked';
