@@ -6,6 +6,7 @@ import { clientAddress } from '../../src/access/client-address.js';
 import { DigestSet, presentedCredential, sha256Hex } from '../../src/access/credentials.js';
 import { parseApiKeys } from '../../src/config/api-keys-file.js';
 import { Cors } from '../../src/server/cors.js';
+import { newApiKey } from '../../src/tools/new-api-key.js';
 
 const KEY_A = 'nlpg_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const KEY_B = 'nlpg_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
@@ -29,6 +30,18 @@ describe('API keys file', () => {
   it('names scopes for models the repository lacks', () => {
     const keys = parseApiKeys(doc([{ id: 'a', sha256: sha256Hex(KEY_A), models: ['spam-bert', 'gpt'] }]));
     expect(unknownModels(keys, ['spam-bert'])).toEqual(['a: gpt']);
+  });
+});
+
+describe('new API keys', () => {
+  it('are random, and their entry authenticates them', () => {
+    const made = newApiKey('partner-c', ['spam-bert']);
+    expect(made.key).toMatch(/^nlpg_[\w-]{43}$/);
+    expect(newApiKey('partner-c').key).not.toBe(made.key);
+    const keys = new ApiKeys(parseApiKeys(JSON.stringify({ keys: [made.entry] })));
+    expect(keys.authenticate({ 'x-api-key': made.key })).toMatchObject({ ok: true, key: { id: 'partner-c' } });
+    expect(JSON.stringify(made.entry)).not.toContain(made.key);
+    expect(() => newApiKey('no spaces')).toThrow(/id/);
   });
 });
 
