@@ -12,6 +12,9 @@ export default defineConfig({
     // timings honest and start-up quick.
     fileParallelism: false,
     setupFiles: ['test/support/setup.ts'],
+    // Worker threads and spawned gateways run compiled JavaScript from dist/: compiled afresh from src
+    // before any test, so no test runs stale code.
+    globalSetup: ['test/support/build-dist.ts'],
     // The JSON report lets CI print a plain "N passed, N failed" line.
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },

@@ -60,10 +60,14 @@ export const configSchema = z.object({
   BATCH_MAX_PADDING_RATIO: z.coerce.number().min(1).default(Number.POSITIVE_INFINITY),
   /**
    * INFERENCE_WORKERS: worker threads per model running onnxruntime; 0 runs it on the main thread.
-   * Default: 2 (1 on a single core). Measured on 2 cores, two single-threaded workers beat one worker
-   * with two threads (npm run bench). With a GPU provider, 1 is enough.
+   * `auto` (default): chosen per model at load from one timed call (inference/onnx/open-runner.ts):
+   * a model whose typical call takes long enough for threads inside one call to pay (a MiniLM-sized
+   * model) gets one worker using every core; a small model gets one single-threaded worker per core,
+   * which runs more calls side by side; with a GPU provider, one worker.
    */
-  INFERENCE_WORKERS: int(Math.min(2, availableParallelism()), 0, 64),
+  INFERENCE_WORKERS: z
+    .union([z.literal('auto'), z.coerce.number().int().min(0).max(64)])
+    .default('auto'),
   /**
    * TOKENIZER_THREADS: threads that turn texts into token ids, so that the event loop does not (a third
    * of a small model's work per request). 0 tokenizes on the event loop. Default: 1 (0 on one core).
@@ -87,13 +91,6 @@ export const configSchema = z.object({
    * among them (at least 1 each); on the main thread, onnxruntime's own default (every core).
    */
   ORT_INTRA_OP_THREADS: int(0, 0, 256),
-  /**
-   * INFERENCE_SOLO_THREADS: threads for a call that starts while every other worker of the model is
-   * idle (light load), so that a lone request gets every core instead of one worker's share; the
-   * first worker keeps a second session for it. 0 turns it off. Default: every core, when that is more
-   * than a worker's share. Costs one more session's memory per model; off when the first provider is a GPU.
-   */
-  INFERENCE_SOLO_THREADS: int(-1, -1, 256).transform((n) => (n >= 0 ? n : availableParallelism())),
   /**
    * ORT_ALLOW_SPINNING: let onnxruntime's idle pool threads spin-wait for work. Off by default: on a
    * few cores, spinning threads take the CPU the event loop needs to answer requests.
@@ -120,8 +117,22 @@ export const configSchema = z.object({
       }
       return out;
     }),
-  /** MODEL_TIMEOUT_MS: longest one model call may take; a slower call fails and counts against the breaker. */
+  /**
+   * MODEL_TIMEOUT_MS: longest one model call may compute, timed from when a worker starts it (time
+   * queued does not count). A slower call fails, counts against the breaker, and its worker is replaced.
+   */
   MODEL_TIMEOUT_MS: int(10_000, 1),
+  /**
+   * INFERENCE_DEADLINE_MS: longest a text may wait for its model and compute, together. A text still
+   * queued at its deadline fails with OVERLOADED (or is answered by a fallback) instead of waiting on.
+   */
+  INFERENCE_DEADLINE_MS: int(30_000, 1),
+  /**
+   * FAIR_SHARE: share each model between clients (API keys, or addresses when anonymous) by deficit
+   * round robin priced in tokens, so that one client's flood cannot starve another's small requests.
+   * `off` serves all texts first come, first served (for comparison in the benchmark).
+   */
+  FAIR_SHARE: z.enum(['on', 'off']).default('on'),
   /** BREAKER_FAILURE_RATIO: share of failed calls among the last BREAKER_WINDOW that opens a model's breaker. */
   BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
   /** BREAKER_WINDOW: model calls the breaker remembers. */

@@ -4,11 +4,10 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { ModelLoadError } from '../errors/errors.js';
-import type { InferenceBackend } from './backend.js';
-import { ClassificationModel, EmbeddingModel, type Model } from './model.js';
+import { Model, postProcessOf } from './model.js';
 import { hfConfigSchema, modelSpecSchema, type ModelSpec } from './model-spec.js';
-import { FEEDABLE_INPUTS } from './onnx/onnx-backend.js';
-import type { PaddingPolicy } from './padding-plan.js';
+import { FEEDABLE_INPUTS } from './onnx/run-call.js';
+import type { ModelRunner, PostProcess } from './runner.js';
 import { createTextEncoder, type TextEncoder } from './text-encoder.js';
 
 export type Variant = 'fp32' | 'quantized';
@@ -18,10 +17,20 @@ export const WEIGHT_FILES: Record<Variant, string> = {
   quantized: 'onnx/model_quantized.onnx',
 };
 
+export interface RunnerRequest {
+  /** The model's name (its folder). */
+  model: string;
+  /** The weights file, absolute. */
+  file: string;
+  post: PostProcess;
+  padId: number;
+  /** Longest input in tokens (to time a typical call). */
+  maxTokens: number;
+}
+
 export interface LoadOptions {
   variant: Variant;
-  padding?: PaddingPolicy;
-  openBackend: (file: string) => Promise<InferenceBackend>;
+  openRunner: (request: RunnerRequest) => Promise<ModelRunner>;
   log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -45,28 +54,21 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     return fail(`tokenizer.json cannot be loaded: ${(e as Error).message}`);
   }
 
-  let backend: InferenceBackend;
+  let runner: ModelRunner;
   try {
-    backend = await options.openBackend(path.join(folder, file));
+    runner = await options.openRunner({ model: name, file: path.join(folder, file), post: postProcessOf(spec), padId: encoder.padId, maxTokens: spec.maxTokens });
   } catch (e) {
     return fail(`${file} cannot be loaded by onnxruntime: ${firstLine(e)}`);
   }
   try {
-    if (!backend.inputNames.includes('input_ids')) fail(`${file} has no input_ids input (it has ${backend.inputNames.join(', ')})`);
-    const unknown = backend.inputNames.filter((n) => !(FEEDABLE_INPUTS as readonly string[]).includes(n));
+    if (!runner.inputNames.includes('input_ids')) fail(`${file} has no input_ids input (it has ${runner.inputNames.join(', ')})`);
+    const unknown = runner.inputNames.filter((n) => !(FEEDABLE_INPUTS as readonly string[]).includes(n));
     if (unknown.length > 0) fail(`${file} needs inputs the gateway cannot fill: ${unknown.join(', ')}`);
-
-    const model =
-      spec.task === 'classification'
-        ? new ClassificationModel(name, spec, encoder, backend, file)
-        : new EmbeddingModel(name, spec, encoder, backend, file);
+    const model = new Model(name, spec, encoder, runner, file);
     await warmUp(model, fail);
-    const calibration = await model.calibrate().catch((e) => fail(`calibration inference failed: ${firstLine(e)}`));
-    options.log('info', 'model calibrated', { model: name, ...calibration });
-    if (options.padding) model.padding = options.padding;
     return model;
   } catch (e) {
-    await backend.close().catch(() => undefined);
+    await runner.close().catch(() => undefined);
     if (e instanceof ModelLoadError) throw e;
     return fail(firstLine(e));
   }
@@ -74,10 +76,10 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
 
 /** One real inference on two texts of different lengths: proves the graph runs and its shapes fit. */
 async function warmUp(model: Model, fail: (p: string) => never): Promise<void> {
-  const texts = ['warm up', 'the quick brown fox jumps over the lazy dog'].map((t) => model.encoder.encode(t));
+  const rows = ['warm up', 'the quick brown fox jumps over the lazy dog'].map((t) => model.encoder.encode(t).ids);
+  const ids = Int32Array.from(rows.flat());
   try {
-    if (model instanceof ClassificationModel) await model.classify(texts);
-    else if (model instanceof EmbeddingModel) await model.embed(texts);
+    await model.runner.run({ ids, lengths: Int32Array.from(rows.map((r) => r.length)) });
   } catch (e) {
     fail(`warm-up inference failed: ${firstLine(e)}`);
   }

@@ -22,8 +22,8 @@ export function createTextEncoder(source: EncoderSource): TextEncoder {
 
 export interface EncodedText {
   /** Token ids fed to the model, special tokens included. */
-  ids: number[];
-  /** Tokens the text has in full, special tokens included (>= ids.length). */
+  ids: Int32Array;
+  /** Tokens the text has in full, special tokens included (>= ids.length); a lower bound when truncated. */
   fullLength: number;
   truncated: boolean;
   /** How many of the fed ids are the unknown token (drift signal). */
@@ -77,21 +77,18 @@ export class TextEncoder {
    * Encodes `text`, keeping at most maxTokens ids (special tokens kept at both ends). Long texts are
    * tokenized in growing prefixes cut at whitespace, so a 100k-character input costs about what the
    * model can use; since the pre-tokenizer splits at those boundaries, a prefix tokenizes exactly as
-   * the same characters do inside the whole text. `countAll` tokenizes everything to report the full length.
+   * the same characters do inside the whole text. A text cut short reports only that it has more
+   * than maxTokens tokens (counting the rest would cost what the model never reads).
    */
-  encode(text: string, countAll = false): EncodedText {
+  encode(text: string): EncodedText {
     const room = this.maxTokens - this.specialTokens;
-    let content: number[];
-    let complete: boolean;
-    if (countAll) {
-      content = this.contentIds(text);
-      complete = true;
-    } else {
-      ({ content, complete } = this.contentPrefix(text, room));
-    }
+    const { content, complete } = this.contentPrefix(text, room);
     const truncated = content.length > room;
     const kept = truncated ? content.slice(0, room) : content;
-    const ids = [...this.prefix, ...kept, ...this.suffix];
+    const ids = new Int32Array(this.prefix.length + kept.length + this.suffix.length);
+    ids.set(this.prefix, 0);
+    ids.set(kept, this.prefix.length);
+    ids.set(this.suffix, this.prefix.length + kept.length);
     // An incomplete scan knows only a lower bound of the full length, and only needs it when truncated.
     const fullLength = content.length + this.specialTokens;
     let unknown = 0;

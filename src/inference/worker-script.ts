@@ -1,5 +1,6 @@
 // Where a worker thread's script is: next to the calling module when running the build, or in dist/
-// when tests run the TypeScript sources (workers need compiled JavaScript).
+// when tests run the TypeScript sources (workers need compiled JavaScript; the test run compiles
+// dist/ from src/ first, test/support/build-dist.ts, so it is never stale).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

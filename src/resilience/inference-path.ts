@@ -1,29 +1,31 @@
-// The one path every text takes to a model: result cache -> shared batcher -> circuit breaker and
-// timeout -> model, and down the fallback chain when a model cannot answer. The answer says what
-// happened (cached, fallback, the model that really answered).
-import type { Batcher, LaneSpec } from '../batching/batcher.js';
+// The one path every text takes to a model: result cache -> circuit breaker -> tokenizer -> the
+// model's scheduler (queue, batching, workers) -> and down the fallback chain when a model cannot
+// answer. Texts arrive in batches (the texts of one tick, coalesced above), so cache lookups,
+// tokenization and queueing are done once per batch; each text is answered on its own as soon as
+// its own call is done. The answer says what happened (cached, fallback, the model that answered).
 import { BadInputError, ModelUnavailableError, OverloadedError } from '../errors/errors.js';
-import { ClassificationModel, EmbeddingModel, type Model } from '../inference/model.js';
+import type { Model } from '../inference/model.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
-import { l2Norm } from '../inference/postprocess.js';
 import type { EncodedText } from '../inference/text-encoder.js';
-import { LocalEncoding, type TextEncoding } from '../inference/tokenize/text-encoding.js';
-import { cacheKey } from './cache/cache-key.js';
+import type { Encoding, TextEncoding } from '../inference/tokenize/text-encoding.js';
+import { CallCost } from '../scheduler/call-cost.js';
+import { ModelScheduler, type RowOutput, type SchedulerObserver, type SchedulerOptions } from '../scheduler/model-scheduler.js';
+import { cacheKeyer } from './cache/cache-key.js';
 import type { CachedResult } from './cache/codec.js';
 import { ModelCallError, ModelGuard, type BreakerStateName, type GuardOptions } from './model-guard.js';
 
-export type TaskModel = ClassificationModel | EmbeddingModel;
-
 /** The cache as this path needs it; ResultCache implements it. */
 export interface ResultStore {
-  get(key: string): Promise<CachedResult | undefined>;
+  getMany(keys: readonly string[]): Promise<(CachedResult | undefined)[]>;
   set(key: string, value: CachedResult): Promise<void>;
 }
 
 export interface PathAnswer {
   result: CachedResult;
+  /** Embedding: the vector's L2 norm (to normalise it without measuring it again). */
+  norm?: number;
   /** The model that produced the result (a fallback when `fallback`). */
-  model: TaskModel;
+  model: Model;
   cached: boolean;
   fallback: boolean;
 }
@@ -48,14 +50,22 @@ export interface AnswerEvent {
   vectorNorm?: number;
 }
 
+/**
+ * Hooks for telemetry. `tag` is what telemetry captured of the request a text came from (its trace
+ * span): texts are processed in batches of many requests, outside their own request's context.
+ */
 export interface PathHooks {
-  /** Tokenization of one text for `model` took `ms`, where it ran (called in the request's context). */
-  onTokenize?: (model: string, ms: number, tokens: number) => void;
+  /** Tokenization of one text for `model` took `ms`, where it ran. */
+  onTokenize?: (model: string, ms: number, tokens: number, tag: unknown) => void;
+  /** The result cache was asked for one text. */
+  onCacheLookup?: (hit: boolean, tag: unknown) => void;
   /** Every answered text, cached or computed. */
   onAnswer?: (event: AnswerEvent) => void;
   /** A fallback model answered for `model`. */
-  onFallback?: (model: string, fallback: string) => void;
+  onFallback?: (model: string, fallback: string, tag: unknown) => void;
   onBreakerState?: (model: string, state: BreakerStateName) => void;
+  /** How each model's scheduler is watched (queue waits, calls, trace spans). */
+  scheduler?: (model: string) => SchedulerObserver;
 }
 
 export interface TextRequest {
@@ -63,85 +73,176 @@ export interface TextRequest {
   /** Where the text is in the request, for error messages ("text", "texts[3]"). */
   where: string;
   truncate: boolean;
-  signal?: AbortSignal;
+  /** Fair-share identity of the client. */
+  client: string;
+  signal?: AbortSignal | undefined;
+  /** What telemetry captured of the request (its trace span), handed back to the hooks. */
+  tag?: unknown;
 }
 
-/** Identical token ids give identical outputs, so they identify an item for de-duplication. */
-const idsKey = (t: EncodedText) => t.ids.join(',');
+export interface PathOptions {
+  guard: GuardOptions;
+  scheduler: Omit<SchedulerOptions, 'quantum'>;
+  /** Longest a text may wait and compute before it fails (queue and model together). */
+  deadlineMs: number;
+  /** Share models (and tokenizers) between clients fairly; false: first come, first served. */
+  fairShare: boolean;
+}
+
+/** Whether anyone still waits for a computation shared by identical texts (see `shared`). */
+class Waiters {
+  private readonly signals: AbortSignal[] = [];
+  private forever = false;
+  add(signal: AbortSignal | undefined): void {
+    if (signal) this.signals.push(signal);
+    else this.forever = true;
+  }
+  get aborted(): boolean {
+    return !this.forever && this.signals.every((s) => s.aborted);
+  }
+}
+
+interface Lane {
+  guard: ModelGuard;
+  scheduler: ModelScheduler;
+  keyOf: (text: string) => string;
+  /** Identical texts being computed now, by cache key (or text): computed once. */
+  inFlight: Map<string, { waiters: Waiters; result: Promise<Computed> }>;
+}
+
+interface Computed {
+  result: CachedResult;
+  encoded: EncodedText;
+  norm: number | undefined;
+}
 
 export class InferencePath {
-  private readonly guards = new Map<string, ModelGuard>();
-  private readonly lanes = new Map<string, LaneSpec<EncodedText, CachedResult>>();
+  private readonly lanes = new Map<Model, Lane>();
+  /** Texts answered by an identical text already in flight. */
+  deduplicated = 0;
 
   constructor(
     private readonly registry: ModelRegistry,
-    private readonly batcher: Batcher,
-    private readonly guardOptions: GuardOptions,
+    private readonly options: PathOptions,
     private readonly cache: ResultStore | undefined,
+    private readonly encoding: TextEncoding,
     private readonly hooks: PathHooks = {},
-    /** Where texts are tokenized: the event loop unless tokenizer threads are given. */
-    private readonly encoding: TextEncoding = new LocalEncoding(),
   ) {}
 
-  breakerState(model: string): BreakerStateName {
-    return this.guards.get(model)?.state ?? 'CLOSED';
+  /** Makes `model` servable: its breaker and scheduler, the scheduler's cost model seeded. */
+  async add(model: Model): Promise<Record<string, number>> {
+    const guard = new ModelGuard(model.name, this.options.guard, this.hooks.onBreakerState);
+    // A client's turn in the queue: at least four of its longest texts.
+    const options = { ...this.options.scheduler, quantum: 4 * model.spec.maxTokens };
+    const scheduler = new ModelScheduler(model.name, model.runner, guard, new CallCost(), options, this.hooks.scheduler?.(model.name));
+    const calibration = await scheduler.calibrate(model.spec.maxTokens);
+    const keyOf = this.cache ? cacheKeyer({ model: model.name, version: model.version, options: { weights: model.file } }) : (text: string) => text;
+    this.lanes.set(model, { guard, scheduler, keyOf, inFlight: new Map() });
+    return calibration;
   }
 
-  /** Answers one text with `model`, or with the first model of its fallback chain that can. */
-  async run(model: TaskModel, request: TextRequest): Promise<PathAnswer> {
-    let failure: ModelCallError | OverloadedError | undefined;
+  breakerState(name: string): BreakerStateName {
+    const model = this.registry.get(name);
+    return (model && this.lanes.get(model)?.guard.state) ?? 'CLOSED';
+  }
+
+  /** Per model: texts waiting or computing, and the learnt call cost. */
+  schedulers(): { model: string; scheduler: ModelScheduler }[] {
+    return [...this.lanes].map(([model, lane]) => ({ model: model.name, scheduler: lane.scheduler }));
+  }
+
+  /** Stops every scheduler: texts not yet started fail; calls running finish. */
+  close(): void {
+    for (const lane of this.lanes.values()) lane.scheduler.close();
+  }
+
+  /**
+   * Answers each text with `model`, or with the first model of its fallback chain that can; one
+   * promise per text, in order.
+   */
+  runMany(model: Model, requests: readonly TextRequest[]): Promise<PathAnswer>[] {
+    return this.answer(model, model, requests);
+  }
+
+  private answer(model: Model, asked: Model, requests: readonly TextRequest[]): Promise<PathAnswer>[] {
+    const lane = this.lanes.get(model);
+    if (!lane) return requests.map(() => Promise.reject(new ModelUnavailableError(`model "${model.name}" is not serving yet`)));
+    const keys = requests.map((r) => lane.keyOf(r.text));
+    const hits = this.cache ? this.cache.getMany(keys) : Promise.resolve(undefined);
+    // Looked up together, then each text goes its own way.
+    const answers = requests.map(async (request, i): Promise<PathAnswer> => {
+      const found = await hits;
+      const hit = found?.[i];
+      if (found) this.hooks.onCacheLookup?.(hit !== undefined, request.tag);
+      if (hit && !(hit.truncated && !request.truncate)) {
+        const norm = hit.kind === 'embedding' ? l2Norm(hit.vector) : undefined;
+        this.report(model, hit, true, model !== asked, undefined, norm);
+        return { result: hit, norm, model, cached: true, fallback: model !== asked };
+      }
+      const { result, encoded, norm } = await this.compute(model, lane, request, keys[i]!);
+      if (result.truncated && !request.truncate) throw tooLong(request, model);
+      this.report(model, result, false, model !== asked, encoded, norm);
+      return { result, norm, model, cached: false, fallback: model !== asked };
+    });
+    return answers.map((answer, i) => answer.catch((e: unknown) => this.fallBack(model, asked, requests[i]!, e)));
+  }
+
+  /** When `model` could not answer: the next model of the chain, or the error the client gets. */
+  private async fallBack(model: Model, asked: Model, request: TextRequest, error: unknown): Promise<PathAnswer> {
+    if (!(error instanceof ModelCallError || error instanceof OverloadedError)) throw error;
     // The registry checked at load that every fallback exists and that no chain loops.
-    for (let next: TaskModel | undefined = model; next; next = this.fallbackOf(next)) {
+    const next = model.spec.fallback ? this.registry.get(model.spec.fallback) : undefined;
+    if (next) {
       try {
-        const answer = await this.answer(next, request, next !== model);
-        if (next !== model) this.hooks.onFallback?.(model.name, next.name);
+        const answer = await this.answer(next, asked, [request])[0]!;
+        this.hooks.onFallback?.(asked.name, answer.model.name, request.tag);
         return answer;
       } catch (e) {
-        if (!(e instanceof ModelCallError || e instanceof OverloadedError)) throw e;
-        failure ??= e;
+        // The chain failed too; the client hears why the model it asked for could not answer.
+        if (!(e instanceof ModelUnavailableError || e instanceof OverloadedError)) throw e;
       }
     }
-    // Every model of the chain failed; report the requested model's failure.
-    const first = failure!;
-    if (first instanceof OverloadedError) throw first;
-    throw new ModelUnavailableError(`model "${model.name}" cannot answer now and no fallback could: ${first.reason}`, {
-      model: model.name,
-      reason: first.reason,
+    if (error instanceof OverloadedError) throw error;
+    throw new ModelUnavailableError(`model "${asked.name}" cannot answer now and no fallback could: ${error.reason}`, {
+      model: asked.name,
+      reason: error.reason,
     });
   }
 
-  private fallbackOf(model: TaskModel): TaskModel | undefined {
-    return model.spec.fallback ? (this.registry.get(model.spec.fallback) as TaskModel | undefined) : undefined;
-  }
-
-  private async answer(model: TaskModel, request: TextRequest, fallback: boolean): Promise<PathAnswer> {
-    // Hashed only when there is a cache to ask.
-    const key = this.cache && cacheKey({ model: model.name, version: model.version, options: { weights: model.file }, text: request.text });
-    const hit = key === undefined ? undefined : await this.cache!.get(key);
-    if (hit && !(hit.truncated && !request.truncate)) {
-      this.report(model, hit, true, fallback, undefined);
-      return { result: hit, model, cached: true, fallback };
+  /** The text's result from the model: computed once however many identical texts wait for it. */
+  private compute(model: Model, lane: Lane, request: TextRequest, key: string): Promise<Computed> {
+    const same = lane.inFlight.get(key);
+    if (same) {
+      this.deduplicated++;
+      same.waiters.add(request.signal);
+      return same.result;
     }
-
     // An open breaker fails at once: no point queuing for a model that will not be called.
-    if (this.guard(model).state === 'OPEN') throw new ModelCallError(model.name, 'open', 'recent calls failed');
-    const { encoded, ms } = await this.encoding.encode(model, request.text, !request.truncate);
-    this.hooks.onTokenize?.(model.name, ms, encoded.ids.length);
-    if (encoded.truncated && !request.truncate) {
-      throw new BadInputError(
-        `${request.where} has ${encoded.fullLength} tokens; model "${model.name}" takes at most ${model.spec.maxTokens} (pass truncate: true to cut it)`,
-        { tokens: encoded.fullLength, limit: model.spec.maxTokens },
-      );
-    }
-    const result = await this.batcher.load(model.name, this.lane(model), encoded, request.signal);
-    if (key !== undefined) void this.cache!.set(key, result);
-    this.report(model, result, false, fallback, encoded);
-    return { result, model, cached: false, fallback };
+    if (lane.guard.state === 'OPEN') return Promise.reject(new ModelCallError(model.name, 'open', 'recent calls failed'));
+    const waiters = new Waiters();
+    waiters.add(request.signal);
+    const deadline = performance.now() + this.options.deadlineMs;
+    const client = this.options.fairShare ? request.client : '';
+    const encoding = this.encoding.encode(model, [{ text: request.text, client }])[0]!;
+    const result = encoding.then((e: Encoding) => {
+      this.hooks.onTokenize?.(model.name, e.ms, e.encoded.ids.length, request.tag);
+      if (e.encoded.truncated && !request.truncate) throw tooLong(request, model);
+      return lane.scheduler
+        .submit({ ids: e.encoded.ids, client, signal: waiters, deadline, tag: request.tag })
+        .then((row) => {
+          const computed = { result: toResult(model, row, e.encoded), encoded: e.encoded, norm: row.norm };
+          void this.cache?.set(key, computed.result);
+          return computed;
+        });
+    });
+    lane.inFlight.set(key, { waiters, result });
+    const forget = () => lane.inFlight.delete(key);
+    result.then(forget, forget);
+    return result;
   }
 
-  private report(model: TaskModel, result: CachedResult, cached: boolean, fallback: boolean, encoded: EncodedText | undefined): void {
-    if (!this.hooks.onAnswer) return;
-    this.hooks.onAnswer({
+  private report(model: Model, result: CachedResult, cached: boolean, fallback: boolean, encoded: EncodedText | undefined, norm: number | undefined): void {
+    this.hooks.onAnswer?.({
       model: model.name,
       task: result.kind,
       cached,
@@ -150,37 +251,31 @@ export class InferencePath {
       fullTokens: encoded?.fullLength,
       truncated: result.truncated,
       unknownTokens: encoded?.unknown,
-      ...(result.kind === 'classification' ? { scores: result.scores } : { vectorNorm: l2Norm(result.vector) }),
+      ...(result.kind === 'classification' ? { scores: result.scores } : { vectorNorm: norm }),
     });
   }
+}
 
-  private guard(model: Model): ModelGuard {
-    let guard = this.guards.get(model.name);
-    if (!guard) {
-      guard = new ModelGuard(model.name, this.guardOptions, this.hooks.onBreakerState);
-      this.guards.set(model.name, guard);
-    }
-    return guard;
-  }
+function tooLong(request: TextRequest, model: Model): BadInputError {
+  const limit = model.spec.maxTokens;
+  return new BadInputError(`${request.where} has more than ${limit} tokens, the most model "${model.name}" takes (pass truncate: true to cut it)`, {
+    limit,
+  });
+}
 
-  /**
-   * The batcher lane of a model: each model call of a batch goes through the model's breaker and
-   * timeout, and each text is answered as soon as its own call is done.
-   */
-  private lane(model: TaskModel): LaneSpec<EncodedText, CachedResult> {
-    let lane = this.lanes.get(model.name);
-    if (lane) return lane;
-    const guard = this.guard(model);
-    const guarded = <T>(call: () => Promise<T>) => guard.execute(call);
-    const meta = (t: EncodedText) => ({ tokens: t.ids.length, truncated: t.truncated });
-    const fn =
-      model instanceof ClassificationModel
-        ? (batch: readonly EncodedText[]) =>
-            model.classifyEach(batch, guarded).map((p, i) => p.then((o): CachedResult => ({ kind: 'classification', scores: o.scores, ...meta(batch[i]!) })))
-        : (batch: readonly EncodedText[]) =>
-            model.embedEach(batch, guarded).map((p, i) => p.then((o): CachedResult => ({ kind: 'embedding', vector: o.vector, ...meta(batch[i]!) })));
-    lane = { fn, keyOf: idsKey, capacity: model.capacity };
-    this.lanes.set(model.name, lane);
-    return lane;
+/** A model's row as the cache keeps it: labelled scores (highest first), or the raw vector. */
+function toResult(model: Model, row: RowOutput, encoded: EncodedText): CachedResult {
+  const meta = { tokens: encoded.ids.length, truncated: encoded.truncated };
+  if (model.spec.task === 'classification') {
+    const scores = model.spec.labels.map((label, i) => ({ label, score: row.values[i]! }));
+    scores.sort((a, b) => b.score - a.score);
+    return { kind: 'classification', scores, ...meta };
   }
+  return { kind: 'embedding', vector: row.values.slice(), ...meta };
+}
+
+export function l2Norm(v: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  return Math.sqrt(sum);
 }

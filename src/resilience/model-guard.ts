@@ -1,19 +1,11 @@
-// Per-model circuit breaker and call timeout (cockatiel). A model call that fails or outlives its
-// timeout counts against the model; after enough failures in the window the breaker opens and calls
-// fail at once (so the fallback answers fast), half-opens after a cool-down to let one call test the
-// model, and closes again when that call succeeds.
-import {
-  BrokenCircuitError,
-  CircuitState,
-  CountBreaker,
-  TaskCancelledError,
-  TimeoutStrategy,
-  circuitBreaker,
-  handleAll,
-  timeout,
-  wrap,
-  type IPolicy,
-} from 'cockatiel';
+// Per-model circuit breaker (cockatiel). A model call that fails or outlives its timeout (the
+// runner times calls from when a worker starts them, so time spent queued never counts) counts
+// against the model; after enough failures in the window the breaker opens and calls fail at once
+// (so the fallback answers fast), half-opens after a cool-down to let one call test the model, and
+// closes again when that call succeeds.
+import { BrokenCircuitError, CircuitState, CountBreaker, circuitBreaker, handleAll, type CircuitBreakerPolicy } from 'cockatiel';
+import { CallTimeoutError } from '../inference/runner.js';
+import type { CallGuard } from '../scheduler/model-scheduler.js';
 
 export type BreakerStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
@@ -26,8 +18,6 @@ export interface GuardOptions {
   minimumCalls: number;
   /** How long the breaker stays open before letting a test call through. */
   halfOpenAfterMs: number;
-  /** Longest a model call may take; longer counts as a failure and frees the waiting requests. */
-  timeoutMs: number;
 }
 
 /** Why a model call did not produce an answer; the fallback chain handles all of these. */
@@ -49,9 +39,8 @@ const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
   [CircuitState.Isolated]: 'OPEN',
 };
 
-export class ModelGuard {
-  private readonly breaker;
-  private readonly policy: IPolicy;
+export class ModelGuard implements CallGuard {
+  private readonly breaker: CircuitBreakerPolicy;
   private openedAt = 0;
 
   constructor(
@@ -67,8 +56,6 @@ export class ModelGuard {
       if (s === CircuitState.Open) this.openedAt = Date.now();
       onState?.(model, STATE_NAMES[s]);
     });
-    // The timeout sits inside the breaker so that a slow call is a failure the breaker counts.
-    this.policy = wrap(this.breaker, timeout(options.timeoutMs, TimeoutStrategy.Aggressive));
   }
 
   /**
@@ -81,13 +68,13 @@ export class ModelGuard {
     return STATE_NAMES[state];
   }
 
-  /** Runs one model call under the breaker and the timeout; failures become ModelCallError. */
+  /** Runs one model call under the breaker; failures become ModelCallError. */
   async execute<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return await this.policy.execute(() => call());
+      return await this.breaker.execute(() => call());
     } catch (e) {
       if (e instanceof BrokenCircuitError) throw new ModelCallError(this.model, 'open', 'recent calls failed');
-      if (e instanceof TaskCancelledError) throw new ModelCallError(this.model, 'timeout', `no answer within ${this.options.timeoutMs} ms`);
+      if (e instanceof CallTimeoutError) throw new ModelCallError(this.model, 'timeout', e.message);
       throw new ModelCallError(this.model, 'failed', (e as Error)?.message ?? String(e));
     }
   }

@@ -2,12 +2,9 @@
 // load), then load and warm every model, then report ready. Shutdown drains before it exits.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
-import { Batcher } from '../batching/batcher.js';
 import type { Config } from '../config/config.js';
 import { ModelRegistry } from '../inference/model-registry.js';
-import { OnnxBackend } from '../inference/onnx/onnx-backend.js';
-import { WorkerPoolBackend } from '../inference/onnx/worker-pool-backend.js';
+import { openRunner } from '../inference/onnx/open-runner.js';
 import { LocalEncoding } from '../inference/tokenize/text-encoding.js';
 import { TokenizerPool } from '../inference/tokenize/tokenizer-pool.js';
 import { ResultCache } from '../resilience/cache/result-cache.js';
@@ -30,24 +27,9 @@ export interface Gateway {
   /** Resolves when every model is loaded and warmed up; rejects when one cannot be. */
   ready: Promise<void>;
   health: HealthService;
-  batcher: Batcher;
+  path: InferencePath;
   /** Stops taking work, lets requests in flight finish (up to the grace period), frees the models. */
   shutdown(): Promise<void>;
-}
-
-/** Workers share the cores out unless intra-op threads are set: they must not fight over them. */
-function workerSettings(config: Config): Config {
-  if (config.ORT_INTRA_OP_THREADS > 0) return config;
-  return { ...config, ORT_INTRA_OP_THREADS: Math.max(1, Math.floor(availableParallelism() / config.INFERENCE_WORKERS)) };
-}
-
-/**
- * Solo-session threads: only worth a second session when they are more than a worker's own share, and
- * only on CPU (a GPU session is not made faster by CPU threads, and a second one costs device memory).
- */
-function soloThreads(config: Config, perWorker: number): number {
-  if (config.ORT_EXECUTION_PROVIDERS[0] !== 'cpu') return 0;
-  return config.INFERENCE_SOLO_THREADS > perWorker ? config.INFERENCE_SOLO_THREADS : 0;
 }
 
 function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultCache | undefined {
@@ -71,9 +53,7 @@ function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultC
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const registry = await ModelRegistry.discover(config.MODELS_DIR);
-  const batcher = new Batcher({ maxBatchSize: config.BATCH_MAX_SIZE, maxDelayMs: config.BATCH_MAX_DELAY_MS, maxQueue: config.BATCH_MAX_QUEUE });
-  const telemetry = new Telemetry(batcher, log, config.DRIFT_WINDOW);
-  batcher.observer = telemetry.batchObserver;
+  const telemetry = new Telemetry(log, config.DRIFT_WINDOW);
   telemetry.metrics.initModels(registry.names);
 
   const cache = createCache(config, telemetry, log);
@@ -83,18 +63,28 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       : new LocalEncoding();
   const path = new InferencePath(
     registry,
-    batcher,
     {
-      failureRatio: config.BREAKER_FAILURE_RATIO,
-      window: config.BREAKER_WINDOW,
-      minimumCalls: config.BREAKER_MIN_CALLS,
-      halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS,
-      timeoutMs: config.MODEL_TIMEOUT_MS,
+      guard: {
+        failureRatio: config.BREAKER_FAILURE_RATIO,
+        window: config.BREAKER_WINDOW,
+        minimumCalls: config.BREAKER_MIN_CALLS,
+        halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS,
+      },
+      scheduler: {
+        maxBatchSize: config.BATCH_MAX_SIZE,
+        maxBatchTokens: config.BATCH_MAX_TOKENS,
+        maxPaddingRatio: config.BATCH_MAX_PADDING_RATIO,
+        maxQueue: config.BATCH_MAX_QUEUE,
+        maxDelayMs: config.BATCH_MAX_DELAY_MS,
+      },
+      deadlineMs: config.INFERENCE_DEADLINE_MS,
+      fairShare: config.FAIR_SHARE === 'on',
     },
     cache,
-    telemetry.pathHooks,
     encoding,
+    telemetry.pathHooks,
   );
+  telemetry.watchPath(path);
   const health = new HealthService(registry, GATEWAY_VERSION, {
     breakerOf: (model) => path.breakerState(model),
     cache: () => {
@@ -103,7 +93,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       return { enabled: true, entries: state.memory.entries, bytes: state.memory.bytes, redis: state.redis };
     },
   });
-  const context: BaseContext = { nlp: new NlpService(registry, path, config), registry, health };
+  const context: BaseContext = { nlp: new NlpService(registry, path, config, telemetry.requestTag), registry, health };
 
   const httpServer = createServer();
   const schema = await buildGatewaySchema();
@@ -150,20 +140,19 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     if (!warned.has(key)) log.warn(fields, msg);
     warned.add(key);
   };
-  const settings = workerSettings(config);
-  const pool = { nice: config.INFERENCE_WORKER_NICE, soloThreads: soloThreads(config, settings.ORT_INTRA_OP_THREADS) };
   const ready = registry
     .loadAll({
-      openBackend: (file) =>
-        config.INFERENCE_WORKERS > 0
-          ? WorkerPoolBackend.open(file, settings, config.INFERENCE_WORKERS, warn, pool)
-          : OnnxBackend.open(file, config, warn),
+      openRunner: (request) => openRunner(request, config, { warn, onRestart: telemetry.onWorkerRestart(request.model) }),
       variantOf: (name) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT,
-      padding: { maxBatchTokens: config.BATCH_MAX_TOKENS, maxPaddingRatio: config.BATCH_MAX_PADDING_RATIO },
       log: (level, msg, fields) => log[level](fields, msg),
     })
-    .then(() => {
+    .then(async () => {
+      for (const model of registry.list()) {
+        const calibration = await path.add(model);
+        log.info({ model: model.name, ...model.runner.shape, ...calibration }, 'model calibrated');
+      }
       telemetry.watchModels(registry.list());
+      health.startServing();
       log.info({ ms: Math.round(performance.now() - started) }, 'ready');
     });
 
@@ -181,9 +170,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       await apollo.stop();
       await ready.catch(() => undefined);
       protection.close();
+      path.close();
       await Promise.all([registry.close(), cache?.close(), encoding.close()]);
       log.info('stopped');
     })());
 
-  return { port, url: `http://127.0.0.1:${port}/graphql`, ready, health, batcher, shutdown };
+  return { port, url: `http://127.0.0.1:${port}/graphql`, ready, health, path, shutdown };
 }

@@ -35,12 +35,18 @@ export interface HealthSources {
 export class HealthService {
   private readonly startedAt = performance.now();
   private draining = false;
+  private serving = false;
 
   constructor(
     private readonly registry: ModelRegistry,
     readonly version: string,
     private readonly sources: HealthSources,
   ) {}
+
+  /** Every model is loaded, warmed up and has its scheduler: the gateway may take traffic. */
+  startServing(): void {
+    this.serving = true;
+  }
 
   /** From now on the gateway is not ready: load balancers stop sending it work. */
   startDraining(): void {
@@ -53,7 +59,7 @@ export class HealthService {
 
   /** Ready to take traffic: every model loaded and warmed up, and not shutting down. */
   get ready(): boolean {
-    return !this.draining && this.registry.allReady;
+    return this.serving && !this.draining;
   }
 
   report(): HealthReport {

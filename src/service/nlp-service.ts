@@ -1,17 +1,23 @@
-// What the API can do, independent of GraphQL: checks inputs, picks the model, and sends every text
-// down the inference path (cache, batcher, breaker, fallback). Resolvers are thin wrappers around this.
-import { setImmediate as nextTurn } from 'node:timers/promises';
+// What the API can do, independent of GraphQL: checks inputs, picks the model, and hands the texts to
+// the inference path. The texts of one turn of the event loop, from every request, are coalesced
+// per model (DataLoader) so that the path looks them up, tokenizes them and queues them together.
+import DataLoader from 'dataloader';
 import type { Config } from '../config/config.js';
 import { BadInputError, ForbiddenError } from '../errors/errors.js';
-import { EmbeddingModel, type LabelScore } from '../inference/model.js';
+import type { Model } from '../inference/model.js';
 import type { Task } from '../inference/model-spec.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
-import type { InferencePath, PathAnswer, TaskModel } from '../resilience/inference-path.js';
+import type { InferencePath, PathAnswer, TextRequest } from '../resilience/inference-path.js';
 import type { RequestUsage } from '../schema/context.js';
 
 export interface ModelRef {
   name: string;
   version: string;
+}
+
+export interface LabelScore {
+  label: string;
+  score: number;
 }
 
 interface ResultMeta {
@@ -36,6 +42,8 @@ export interface EmbeddingResult extends ResultMeta {
 export interface RequestOptions {
   model?: string | null;
   truncate?: boolean | null;
+  /** Fair-share identity of the client (API key id or address). */
+  client: string;
   /** Aborted when the client goes away: work not yet started for it is dropped. */
   signal?: AbortSignal;
   /** Counts what the request cost (texts, tokens), for limits. */
@@ -50,14 +58,16 @@ export interface EmbedOptions extends RequestOptions {
 
 export type ServiceLimits = Pick<Config, 'MAX_TEXT_CHARS' | 'MAX_BATCH_TEXTS'>;
 
-/** Characters of texts started in one turn of the event loop (about 5 ms of work). */
-const START_SLICE_CHARS = 1024 * 1024;
-
 export class NlpService {
+  /** One coalescing loader per model (per loaded model object, so a reloaded model gets its own). */
+  private readonly loaders = new WeakMap<Model, DataLoader<TextRequest, PathAnswer>>();
+
   constructor(
     private readonly registry: ModelRegistry,
     private readonly path: InferencePath,
     private readonly limits: ServiceLimits,
+    /** Captures what telemetry follows of the calling request (its trace span), carried with its texts. */
+    private readonly tagRequest: () => unknown = () => undefined,
   ) {}
 
   async classify(texts: readonly string[], options: RequestOptions, single = false): Promise<ClassificationResult[]> {
@@ -74,41 +84,44 @@ export class NlpService {
     const normalize = options.normalize ?? true;
     return answers.map((a) => {
       if (a.result.kind !== 'embedding') throw new Error(`model ${a.model.name} gave a ${a.result.kind} result`);
-      return {
-        values: EmbeddingModel.finish(a.result.vector, normalize),
-        dimensions: a.result.vector.length,
-        ...meta(a),
-      };
+      const vector = a.result.vector;
+      return { values: normalize ? scaled(vector, a.norm!) : vector, dimensions: vector.length, ...meta(a) };
     });
   }
 
   private async run(task: Task, texts: readonly string[], options: RequestOptions, single: boolean): Promise<PathAnswer[]> {
     this.checkTexts(texts, single);
-    const model = this.registry.resolve(options.model, task) as TaskModel;
+    const model = this.registry.resolve(options.model, task);
     if (options.allowsModel && !options.allowsModel(model.name)) {
       throw new ForbiddenError(`this API key may not call model "${model.name}"`, { model: model.name });
     }
     const truncate = options.truncate ?? true;
-    // Starting a text (its cache key, the hand-off to a tokenizer thread) runs on the event loop: a
-    // batch of long texts is started in slices, each in a turn of its own, so that no request holds
-    // the loop for long (an 8 MiB batch did for over 100 ms).
-    const started: Promise<PathAnswer>[] = [];
-    let chars = 0;
-    for (const [i, text] of texts.entries()) {
-      if (chars > START_SLICE_CHARS) {
-        chars = 0;
-        for (const p of started) p.catch(() => {}); // their rejections are Promise.all's, below
-        await nextTurn();
-      }
-      chars += text.length;
-      started.push(this.path.run(model, { text, where: whereOf(single, i), truncate, signal: options.signal }));
-    }
-    const answers = await Promise.all(started);
+    const loader = this.loaderOf(model);
+    const { client, signal } = options;
+    const tag = this.tagRequest();
+    const answers = await Promise.all(texts.map((text, i) => loader.load({ text, where: whereOf(single, i), truncate, client, signal, tag })));
     if (options.usage) {
       options.usage.texts += answers.length;
       for (const a of answers) options.usage.tokens += a.result.tokens;
     }
     return answers;
+  }
+
+  private loaderOf(model: Model): DataLoader<TextRequest, PathAnswer> {
+    let loader = this.loaders.get(model);
+    if (!loader) {
+      // Each text is answered on its own: DataLoader resolves each load with that text's promise,
+      // which the load's promise adopts.
+      const batch = (requests: readonly TextRequest[]) => Promise.resolve(this.path.runMany(model, requests) as unknown as PathAnswer[]);
+      loader = new DataLoader<TextRequest, PathAnswer>(batch, {
+        cache: false,
+        maxBatchSize: Number.POSITIVE_INFINITY,
+        // Every text parsed in one round of I/O, from every request, goes down the path together.
+        batchScheduleFn: (run) => setImmediate(run),
+      });
+      this.loaders.set(model, loader);
+    }
+    return loader;
   }
 
   private checkTexts(texts: readonly string[], single: boolean): void {
@@ -139,6 +152,14 @@ function meta(a: PathAnswer): ResultMeta {
     cached: a.cached,
     fallback: a.fallback,
   };
+}
+
+/** The vector at unit length; an all-zero vector (e.g. only unknown words) stays zero. */
+function scaled(vector: Float32Array, norm: number): Float32Array {
+  if (!(norm > 0)) return vector;
+  const out = new Float32Array(vector.length);
+  for (let i = 0; i < vector.length; i++) out[i] = vector[i]! / norm;
+  return out;
 }
 
 /** How error messages name a text of the request. */

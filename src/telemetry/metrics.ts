@@ -1,15 +1,12 @@
 // Prometheus metrics: one registry, prefix nlp_, bounded labels (model names come from the model
 // repository, never from requests). Reads the core's counters and hooks; the core does not import this.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Batcher } from '../batching/batcher.js';
-import type { CostEstimate } from '../inference/call-cost.js';
-import type { ModelCall } from '../inference/model.js';
-import type { AnswerEvent } from '../resilience/inference-path.js';
+import type { AnswerEvent, InferencePath } from '../resilience/inference-path.js';
+import type { CallStats, SchedulerStats } from '../scheduler/model-scheduler.js';
 import type { BreakerStateName } from '../resilience/model-guard.js';
 import type { RequestMetrics } from './apollo-metrics-plugin.js';
 import { polledGauge } from './polled-gauge.js';
 
-type ModelCost = CostEstimate & { model: string };
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -28,11 +25,12 @@ export class GatewayMetrics {
   private readonly circuit: Gauge<'model'>;
   private readonly fallbacks: Counter<'model' | 'fallback'>;
   private readonly rateLimit: Counter<'store' | 'result'>;
+  private readonly restarts: Counter<'model' | 'reason'>;
   private redisUp: (() => number | undefined) | undefined;
   private rateLimitRedisUp: (() => number) | undefined;
-  private callCosts: (() => readonly ModelCost[]) | undefined;
+  private path: InferencePath | undefined;
 
-  constructor(batcher: Batcher) {
+  constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'nlp_' });
     const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
@@ -64,8 +62,10 @@ export class GatewayMetrics {
       if (up !== undefined) set({}, up);
     });
 
+    this.restarts = counter('nlp_worker_restarts_total', 'Inference workers replaced, by reason (died, timeout: overran MODEL_TIMEOUT_MS)', ['model', 'reason']);
+
     polledGauge(this.registry, 'nlp_queue_depth', 'Texts waiting or computing, per model', ['model'], (set) => {
-      for (const [model, depth] of Object.entries(batcher.depths())) set({ model }, depth);
+      for (const { model, scheduler } of this.path?.schedulers() ?? []) set({ model }, scheduler.depth);
     });
     polledGauge(this.registry, 'nlp_cache_redis_up', 'Shared cache tier reachable: 1 connected, 0 down (absent without Redis)', [], (set) => {
       const up = this.redisUp?.();
@@ -77,39 +77,59 @@ export class GatewayMetrics {
       "A model call's learnt cost that decides how batches are cut: part=fixed (per call) and per_token (per padded token)",
       ['model', 'part'],
       (set) => {
-        for (const c of this.callCosts?.() ?? []) {
-          set({ model: c.model, part: 'fixed' }, c.fixedMs / 1000);
-          set({ model: c.model, part: 'per_token' }, c.perTokenMs / 1000);
+        for (const { model, scheduler } of this.path?.schedulers() ?? []) {
+          const fit = scheduler.cost.estimate;
+          if (!fit) continue;
+          set({ model, part: 'fixed' }, fit.fixedMs / 1000);
+          set({ model, part: 'per_token' }, fit.perTokenMs / 1000);
         }
       },
     );
-    const total = (name: string, help: string, read: () => number) =>
+    // Counters kept by the schedulers and the path, read at scrape time.
+    const schedulers = () => this.path?.schedulers() ?? [];
+    const total = (name: string, help: string, read: (s: SchedulerStats) => number) =>
       new Counter({
         name,
         help,
+        labelNames: ['model'],
         registers,
         collect() {
           this.reset();
-          this.inc(read());
+          for (const { model, scheduler } of schedulers()) this.inc({ model }, read(scheduler.stats));
         },
       });
-    total('nlp_batched_items_total', 'Texts sent to models through the batcher', () => batcher.stats.items);
-    total('nlp_deduplicated_total', 'Texts answered by an identical text already in flight', () => batcher.stats.deduplicated);
-    total('nlp_abandoned_total', 'Texts dropped before computing because their clients went away', () => batcher.stats.abandoned);
-    total('nlp_overloaded_total', "Texts refused by a model's full queue (a fallback may then have answered them)", () => batcher.stats.rejected);
+    total('nlp_batched_items_total', 'Texts sent to models by their schedulers', (s) => s.items);
+    total('nlp_abandoned_total', 'Texts dropped before computing because their clients went away', (s) => s.abandoned);
+    total('nlp_overloaded_total', "Texts refused by a model's full queue (a fallback may then have answered them)", (s) => s.rejected);
+    total('nlp_deadline_exceeded_total', 'Texts that waited past INFERENCE_DEADLINE_MS for their model (a fallback may then have answered them)', (s) => s.expired);
+    const deduplicated = () => this.path?.deduplicated ?? 0;
+    new Counter({
+      name: 'nlp_deduplicated_total',
+      help: 'Texts answered by an identical text already in flight',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(deduplicated());
+      },
+    });
   }
+
+  /** Where the per-model queue gauges and counters read from. */
+  watchPath(path: InferencePath): void {
+    this.path = path;
+  }
+
+  readonly observeRestart = (model: string, reason: string): void => {
+    this.restarts.inc({ model, reason });
+  };
 
   /** Every model starts with a closed breaker, so the gauge exists before anything fails. */
   initModels(models: readonly string[]): void {
     for (const model of models) {
       this.circuit.set({ model }, 0);
       this.truncated.inc({ model }, 0);
+      for (const reason of ['died', 'timeout']) this.restarts.inc({ model, reason }, 0);
     }
-  }
-
-  /** Where the call-cost gauge reads from. */
-  watchCallCosts(read: () => readonly ModelCost[]): void {
-    this.callCosts = read;
   }
 
   /** Where the Redis gauge reads from: 1 up, 0 down, undefined when there is no Redis tier. */
@@ -157,10 +177,10 @@ export class GatewayMetrics {
     if (event.truncated) this.truncated.inc({ model: event.model });
   };
 
-  /** Hook for Model.onCall. */
-  readonly observeCall = (call: ModelCall): void => {
-    this.batchSize.observe({ model: call.model }, call.rows);
-    this.inference.observe({ model: call.model }, call.seconds);
-    this.calls.inc({ model: call.model });
+  /** One model call finished. */
+  readonly observeCall = (model: string, call: CallStats): void => {
+    this.batchSize.observe({ model }, call.rows);
+    this.inference.observe({ model }, call.seconds);
+    this.calls.inc({ model });
   };
 }

@@ -1,10 +1,10 @@
 // Everything the gateway reports, in one place: Prometheus metrics, drift gauges, trace spans and
 // request logs, offered to the core as hooks. The core runs the same without any of them.
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { BatchObserver, Batcher } from '../batching/batcher.js';
-import type { Model, ModelCall } from '../inference/model.js';
-import type { AnswerEvent, PathHooks } from '../resilience/inference-path.js';
+import type { Model } from '../inference/model.js';
+import type { AnswerEvent, InferencePath, PathHooks } from '../resilience/inference-path.js';
 import type { BreakerStateName } from '../resilience/model-guard.js';
+import type { SchedulerObserver } from '../scheduler/model-scheduler.js';
 import { metricsPlugin } from './apollo-metrics-plugin.js';
 import { DriftMonitor } from './drift.js';
 import type { Logger } from './logger.js';
@@ -13,43 +13,48 @@ import { requestLogPlugin } from './request-log-plugin.js';
 import { traceHooks } from './trace-hooks.js';
 
 export class Telemetry {
-  readonly metrics: GatewayMetrics;
+  readonly metrics = new GatewayMetrics();
   private drift: DriftMonitor | undefined;
 
   constructor(
-    batcher: Batcher,
     private readonly log: Logger,
     private readonly driftWindow: number,
-  ) {
-    this.metrics = new GatewayMetrics(batcher);
+  ) {}
+
+  /** How a model's scheduler is watched: queue waits and calls as metrics, batches as spans. */
+  private schedulerObserver(model: string): SchedulerObserver {
+    return {
+      onDispatch: (items) => {
+        for (const item of items) this.metrics.observeQueueWait(model, item.waitedMs);
+        return traceHooks.onDispatch(model, items);
+      },
+      onCall: (call) => this.metrics.observeCall(model, call),
+    };
   }
 
-  readonly batchObserver: BatchObserver = {
-    onEnqueue: () => traceHooks.batchObserver.onEnqueue(),
-    onDispatch: (lane, items) => {
-      for (const item of items) this.metrics.observeQueueWait(lane, item.waitedMs);
-      return traceHooks.batchObserver.onDispatch(lane, items);
-    },
-  };
+  /** What each text carries of its request, for the hooks below (its trace span). */
+  readonly requestTag = traceHooks.requestTag;
 
   readonly pathHooks: PathHooks = {
-    onTokenize: (model, ms, tokens) => {
+    onTokenize: (model, ms, tokens, tag) => {
       this.metrics.observeTokenize(model, ms);
-      traceHooks.onTokenize(model, ms, tokens);
+      traceHooks.onTokenize(model, ms, tokens, tag);
     },
+    onCacheLookup: traceHooks.onCacheLookup,
     onAnswer: (event: AnswerEvent) => {
       this.metrics.observeAnswer(event);
       this.drift?.observe(event);
     },
-    onFallback: (model, fallback) => {
+    onFallback: (model, fallback, tag) => {
       this.metrics.observeFallback(model, fallback);
-      traceHooks.onFallback(model, fallback);
+      traceHooks.onFallback(model, fallback, tag);
     },
     onBreakerState: (model, state: BreakerStateName) => {
       this.metrics.observeBreaker(model, state);
       traceHooks.onBreakerState(model, state);
       this.log[state === 'CLOSED' ? 'info' : 'warn']({ model, breaker: state }, 'circuit breaker state changed');
     },
+    scheduler: (model) => this.schedulerObserver(model),
   };
 
   /** A request answered before GraphQL ran: logged like any request (debug when its client went away), counted by code. */
@@ -63,19 +68,23 @@ export class Telemetry {
 
   readonly onCacheLookup = (tier: string, result: string): void => {
     this.metrics.observeCacheLookup(tier, result);
-    traceHooks.onCacheLookup(tier, result);
   };
 
-  readonly onModelCall = (call: ModelCall): void => {
-    this.metrics.observeCall(call);
-    traceHooks.onModelCall(call);
-  };
+  /** Hook for a model's worker pool: a worker was replaced. */
+  onWorkerRestart(model: string): (reason: 'died' | 'timeout') => void {
+    return (reason) => this.metrics.observeRestart(model, reason);
+  }
 
   apolloPlugins(isModel: (name: string) => boolean): ApolloServerPlugin<any>[] {
     return [metricsPlugin(this.metrics.request, isModel), requestLogPlugin(this.log)];
   }
 
-  /** Once models are loaded: drift gauges against each model's baseline, and per-call hooks. */
+  /** Per-model queue depth, counters and call cost are read from the path's schedulers. */
+  watchPath(path: InferencePath): void {
+    this.metrics.watchPath(path);
+  }
+
+  /** Once models are loaded: drift gauges against each model's baseline. */
   watchModels(models: readonly Model[]): void {
     this.drift = new DriftMonitor(
       this.metrics.registry,
@@ -87,13 +96,6 @@ export class Telemetry {
         baseline: m.spec.baseline,
       })),
       { window: this.driftWindow },
-    );
-    for (const model of models) model.onCall = this.onModelCall;
-    this.metrics.watchCallCosts(() =>
-      models.flatMap((m) => {
-        const e = m.cost.estimate;
-        return e ? [{ model: m.name, ...e }] : [];
-      }),
     );
   }
 }

@@ -1,55 +1,63 @@
 // Spans for the parts of a request that OpenTelemetry's instrumentations cannot see: tokenization,
 // the cross-request batch (one span per model call, linked to every request span it served) and the
-// inference inside it; cache and breaker outcomes become events on the request's span. With no SDK
-// started, every call here is a cheap no-op.
-import { context, trace, type Link, type SpanContext } from '@opentelemetry/api';
-import type { BatchObserver } from '../batching/batcher.js';
-import type { ModelCall } from '../inference/model.js';
+// inference inside it; cache, fallback and breaker outcomes become events on the request's span.
+// Texts are processed in batches of many requests, outside their request's context, so each text
+// carries its request's span (requestTag) and the hooks use it explicitly. With no SDK started,
+// there is no span to carry and every hook returns at once.
+import { context, trace, type Link, type Span } from '@opentelemetry/api';
+import type { CallStats, DispatchScope } from '../scheduler/model-scheduler.js';
 
 const tracer = trace.getTracer('nlp-gateway');
 
-/** Creates an already-finished span under the active span, from a duration measured by the core. */
-function finishedSpan(name: string, ms: number, attributes: Record<string, string | number>): void {
+/** A finished span under `parent`, from a duration measured by the core. */
+function finishedSpan(parent: Span, name: string, ms: number, attributes: Record<string, string | number>): void {
   const end = Date.now();
-  tracer.startSpan(name, { startTime: end - ms, attributes }).end(end);
+  tracer.startSpan(name, { startTime: end - ms, attributes }, trace.setSpan(context.active(), parent)).end(end);
 }
 
+const spanOf = (tag: unknown): Span | undefined => (tag && typeof (tag as Span).spanContext === 'function' ? (tag as Span) : undefined);
+
 export const traceHooks = {
-  batchObserver: {
-    onEnqueue: () => trace.getActiveSpan()?.spanContext(),
-    onDispatch(lane, items) {
-      const links: Link[] = items.flatMap(({ tag }) => (tag ? [{ context: tag as SpanContext }] : []));
-      // A root span: a batch serves many requests, so it belongs to none of them; links tie it to each.
-      const span = tracer.startSpan(`batch ${lane}`, {
-        root: true,
-        links,
-        attributes: { 'nlp.model': lane, 'nlp.batch.size': items.length, 'nlp.batch.max_wait_ms': Math.max(...items.map((i) => i.waitedMs)) },
-      });
-      return {
-        run: <T>(fn: () => T): T => context.with(trace.setSpan(context.active(), span), fn),
-        end(error?: unknown) {
-          if (error) span.recordException(error as Error);
-          span.setStatus({ code: error ? 2 : 1 });
-          span.end();
-        },
-      };
-    },
-  } satisfies BatchObserver,
+  /** What a text carries of its request: the request's active span, if it is traced. */
+  requestTag: (): unknown => trace.getActiveSpan(),
 
-  onTokenize(model: string, ms: number, tokens: number): void {
-    finishedSpan('tokenize', ms, { 'nlp.model': model, 'nlp.tokens': tokens });
+  /** Ties each model call to the requests it served. */
+  onDispatch(model: string, items: readonly { tag: unknown; waitedMs: number }[]): DispatchScope | undefined {
+    const links: Link[] = items.flatMap(({ tag }) => {
+      const span = spanOf(tag);
+      return span ? [{ context: span.spanContext() }] : [];
+    });
+    if (links.length === 0) return undefined;
+    // A root span: a batch serves many requests, so it belongs to none of them; links tie it to each.
+    const span = tracer.startSpan(`batch ${model}`, {
+      root: true,
+      links,
+      attributes: { 'nlp.model': model, 'nlp.batch.size': items.length, 'nlp.batch.max_wait_ms': Math.max(...items.map((i) => i.waitedMs)) },
+    });
+    return {
+      end(outcome: { call?: CallStats; error?: unknown }) {
+        const { call, error } = outcome;
+        if (call) {
+          finishedSpan(span, 'inference', call.seconds * 1000, { 'nlp.model': model, 'nlp.batch.rows': call.rows, 'nlp.batch.padded_tokens': call.paddedTokens });
+        }
+        if (error) span.recordException(error as Error);
+        span.setStatus({ code: error ? 2 : 1 });
+        span.end();
+      },
+    };
   },
 
-  onModelCall(call: ModelCall): void {
-    finishedSpan('inference', call.seconds * 1000, { 'nlp.model': call.model, 'nlp.batch.rows': call.rows, 'nlp.batch.padded_tokens': call.paddedTokens });
+  onTokenize(model: string, ms: number, tokens: number, tag: unknown): void {
+    const span = spanOf(tag);
+    if (span) finishedSpan(span, 'tokenize', ms, { 'nlp.model': model, 'nlp.tokens': tokens });
   },
 
-  onCacheLookup(tier: string, result: string): void {
-    trace.getActiveSpan()?.addEvent('cache', { 'nlp.cache.tier': tier, 'nlp.cache.result': result });
+  onCacheLookup(hit: boolean, tag: unknown): void {
+    spanOf(tag)?.addEvent('cache', { 'nlp.cache.result': hit ? 'hit' : 'miss' });
   },
 
-  onFallback(model: string, fallback: string): void {
-    trace.getActiveSpan()?.addEvent('fallback', { 'nlp.model': model, 'nlp.fallback': fallback });
+  onFallback(model: string, fallback: string, tag: unknown): void {
+    spanOf(tag)?.addEvent('fallback', { 'nlp.model': model, 'nlp.fallback': fallback });
   },
 
   onBreakerState(model: string, state: string): void {

@@ -185,15 +185,18 @@ describe('errors carry a stable extensions.code', () => {
     expect(e.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 200_000 });
   });
 
-  it('BAD_USER_INPUT naming token count and limit with truncate: false', async () => {
+  it('BAD_USER_INPUT saying the text is longer than the limit with truncate: false, without counting it all', async () => {
     const models = (await execute(gw.url, ModelsDocument)).data!.models;
     const def = models.find((m) => m.task === 'CLASSIFICATION' && m.default)!;
-    const text = 'word '.repeat(def.maxTokens + 50);
-    const e = await codeOf(execute(gw.url, ClassifyDocument, { text, truncate: false }));
-    expect(e.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(e.extensions?.limit).toBe(def.maxTokens);
-    expect(e.extensions?.tokens).toBeGreaterThan(def.maxTokens);
-    expect(e.message).toContain(String(def.maxTokens));
+    for (const text of ['word '.repeat(def.maxTokens + 50), 'word '.repeat(39_000)]) {
+      const e = await codeOf(execute(gw.url, ClassifyDocument, { text, truncate: false }));
+      expect(e.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(e.extensions?.limit).toBe(def.maxTokens);
+      expect(e.message).toContain(`more than ${def.maxTokens} tokens`);
+    }
+    // Exactly at the limit is not too long: [CLS] + maxTokens - 2 words + [SEP].
+    const fits = await execute(gw.url, ClassifyDocument, { text: 'word '.repeat(def.maxTokens - 2), truncate: false });
+    expect(fits.data!.classify).toMatchObject({ tokens: def.maxTokens, truncated: false });
   });
 
   it('BAD_USER_INPUT for malformed Unicode (lone surrogate)', async () => {

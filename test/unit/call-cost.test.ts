@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallCost } from '../../src/inference/call-cost.js';
+import { CallCost } from '../../src/scheduler/call-cost.js';
 
 describe('CallCost', () => {
   it('knows nothing until calls of two sizes have been seen', () => {
@@ -48,5 +48,33 @@ describe('CallCost', () => {
     steep.observe(200, 2);
     expect(steep.estimate!.fixedMs).toBe(0);
     expect(steep.estimate!.perTokenMs).toBeGreaterThan(0);
+  });
+});
+
+describe('CallCost on a noisy machine', () => {
+  it('counts a call far slower than predicted (a preempted thread) as at most twice the prediction', () => {
+    const clean = new CallCost(50);
+    const noisy = new CallCost(50);
+    for (const c of [clean, noisy]) {
+      c.calibrate(8, 0.3);
+      c.calibrate(128, 2.1);
+    }
+    for (let i = 0; i < 200; i++) {
+      const tokens = 8 + (i % 120);
+      const ms = 0.18 + 0.015 * tokens;
+      clean.observe(tokens, ms);
+      // Every tenth call stalls for 50 ms.
+      noisy.observe(tokens, i % 10 === 0 ? ms + 50 : ms);
+    }
+    const at64 = (c: CallCost) => c.estimate!.fixedMs + c.estimate!.perTokenMs * 64;
+    expect(at64(noisy) / at64(clean)).toBeLessThan(1.15);
+  });
+
+  it('never reads the fixed cost below the measured hand-off floor', () => {
+    const cost = new CallCost(500, 0.1);
+    cost.calibrate(10, 0.1);
+    cost.calibrate(100, 1.0); // fits to fixed 0, 0.01 per token
+    expect(cost.estimate!.fixedMs).toBe(0.1);
+    expect(cost.estimate!.perTokenMs).toBeCloseTo(0.01, 6);
   });
 });

@@ -4,15 +4,15 @@ import { copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../src/errors/errors.js';
-import { ClassificationModel } from '../../src/inference/model.js';
+import { Model } from '../../src/inference/model.js';
 import { ModelRegistry } from '../../src/inference/model-registry.js';
-import { OnnxBackend } from '../../src/inference/onnx/onnx-backend.js';
+import { LocalRunner } from '../../src/inference/onnx/local-runner.js';
 import { addTinyClassifier, makeRepo } from '../support/model-repo.js';
+import { byLabel, localRunner, runTexts, SETTINGS as settings } from '../support/runners.js';
 
-const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 1, ORT_ALLOW_SPINNING: false };
 const warnings: string[] = [];
 const loadOptions = {
-  openBackend: (file: string) => OnnxBackend.open(file, settings, (msg) => warnings.push(msg)),
+  openRunner: localRunner((msg) => warnings.push(msg)),
   variantOf: () => 'fp32' as const,
   log: () => undefined,
 };
@@ -40,18 +40,15 @@ describe('a valid model folder', () => {
     await writeFile(path.join(repo, 'README.md'), 'not a model');
     const registry = await load(repo);
     expect(registry.names).toEqual(['tiny']);
-    const model = registry.resolve(null, 'classification') as ClassificationModel;
-    expect(model).toBeInstanceOf(ClassificationModel);
+    const model = registry.resolve(null, 'classification');
+    expect(model).toBeInstanceOf(Model);
     // logits are [0.1 n, -0.1 n] for n tokens: "the cat" is [CLS] the cat [SEP], n = 4.
-    const short = model.encoder.encode('the cat');
-    const long = model.encoder.encode('the cat sat on the mat');
-    const [a, b] = await model.classify([short, long]);
+    const [a, b] = (await runTexts(model, ['the cat', 'the cat sat on the mat'])).map((row) => byLabel(model, row));
     const p = 1 / (1 + Math.exp(-0.8));
-    expect(a!.scores[0]!.label).toBe('ham');
-    expect(a!.scores[0]!.score).toBeCloseTo(p, 6);
-    const [alone] = await model.classify([short]);
-    expect(alone!.scores[0]!.score).toBeCloseTo(a!.scores[0]!.score, 6);
-    expect(b!.scores[0]!.score).toBeGreaterThan(a!.scores[0]!.score);
+    expect(a!.ham).toBeCloseTo(p, 6);
+    const [alone] = (await runTexts(model, ['the cat'])).map((row) => byLabel(model, row));
+    expect(alone!.ham).toBeCloseTo(a!.ham!, 6);
+    expect(b!.ham).toBeGreaterThan(a!.ham!);
     await registry.close();
   });
 
@@ -59,9 +56,11 @@ describe('a valid model folder', () => {
     const repo = await makeRepo();
     const folder = await addTinyClassifier(repo, 'tiny');
     const seen: Array<Record<string, unknown>> = [];
-    const backend = await OnnxBackend.open(
+    const backend = await LocalRunner.open(
       path.join(folder, 'onnx/model.onnx'),
       { ...settings, ORT_EXECUTION_PROVIDERS: ['cuda', 'cpu'] },
+      { kind: 'softmax', labels: 2 },
+      0,
       (_msg, fields) => seen.push(fields),
     );
     expect(backend.executionProvider).toBe('cpu');

@@ -7,36 +7,36 @@ describe('TextEncoder with a BERT tokenizer', () => {
 
   it('wraps text in [CLS] ... [SEP] and finds [PAD] and [UNK]', () => {
     const e = enc.encode('The cat sat');
-    expect(e.ids).toEqual([2, 4, 5, 6, 3]);
+    expect(Array.from(e.ids)).toEqual([2, 4, 5, 6, 3]);
     expect(e).toMatchObject({ fullLength: 5, truncated: false, unknown: 0 });
     expect(enc.padId).toBe(0);
     expect(enc.encode('the zebra').unknown).toBe(1);
   });
 
-  it('truncates to maxTokens keeping [CLS] first and [SEP] last, and counts all tokens', () => {
-    const e = enc.encode('the cat sat on the mat .', true);
-    expect(e.ids).toEqual([2, 4, 5, 6, 7, 3]);
+  it('truncates to maxTokens keeping [CLS] first and [SEP] last, and says there were more', () => {
+    const e = enc.encode('the cat sat on the mat .');
+    expect(Array.from(e.ids)).toEqual([2, 4, 5, 6, 7, 3]);
     expect(e.truncated).toBe(true);
-    expect(e.fullLength).toBe(9);
+    expect(e.fullLength).toBeGreaterThan(6);
   });
 
-  it('gives the same ids for a long text whether it scans a prefix or tokenizes it all', () => {
+  /** What tokenizing the whole text and then cutting it gives: [CLS] + the first tokens + [SEP]. */
+  const wholeThenCut = (text: string, maxTokens: number) => [2, ...bertTokenizer().encode(text, { add_special_tokens: false }).ids.slice(0, maxTokens - 2), 3];
+
+  it('gives the same ids for a long text as tokenizing it whole, reading only a prefix', () => {
     const long = 'the cat played on the mat . '.repeat(5_000);
     const big = new TextEncoder(bertTokenizer(), 128);
     const fast = big.encode(long);
-    const full = big.encode(long, true);
-    expect(fast.ids).toEqual(full.ids);
-    expect(fast.truncated && full.truncated).toBe(true);
+    expect(Array.from(fast.ids)).toEqual(wholeThenCut(long, 128));
+    expect(fast.truncated).toBe(true);
     expect(fast.fullLength).toBeGreaterThan(128);
-    expect(full.fullLength).toBe(2 + 5_000 * 8);
   });
 
   it('cuts texts without whitespace at punctuation or CJK boundaries, with the same ids as a full pass', () => {
     const big = new TextEncoder(bertTokenizer(), 64, true);
     for (const text of ['漢字'.repeat(50_000), 'cat!'.repeat(25_000), 'the,cat.sat;'.repeat(8_000)]) {
       const fast = big.encode(text);
-      const full = big.encode(text, true);
-      expect(fast.ids).toEqual(full.ids);
+      expect(Array.from(fast.ids)).toEqual(wholeThenCut(text, 64));
       expect(fast.truncated).toBe(true);
     }
   });
@@ -51,9 +51,9 @@ describe('TextEncoder with a BERT tokenizer', () => {
 describe('TextEncoder with a word-level tokenizer', () => {
   it('adds no special tokens and truncates at maxTokens', () => {
     const enc = new TextEncoder(wordLevelTokenizer(), 3);
-    expect(enc.encode('the cat').ids).toEqual([2, 3]);
+    expect(Array.from(enc.encode('the cat').ids)).toEqual([2, 3]);
     const e = enc.encode('the cat sat on');
-    expect(e.ids).toEqual([2, 3, 4]);
+    expect(Array.from(e.ids)).toEqual([2, 3, 4]);
     expect(e.truncated).toBe(true);
   });
 

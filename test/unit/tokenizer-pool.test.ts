@@ -1,23 +1,20 @@
+// Tokenizer threads give exactly the event loop's ids, send the texts of one turn together, share
+// themselves fairly between clients, and fall back to the event loop when no thread can take a text.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../src/inference/model.js';
 import { loadModel } from '../../src/inference/model-loader.js';
-import { OnnxBackend } from '../../src/inference/onnx/onnx-backend.js';
 import { TokenizerPool } from '../../src/inference/tokenize/tokenizer-pool.js';
-import { loadConfig } from '../../src/config/config.js';
+import { REPO } from '../support/gateway-process.js';
+import { localRunner } from '../support/runners.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
+const jobs = (texts: string[], client = 'c') => texts.map((text) => ({ text, client }));
 
 describe('TokenizerPool', () => {
   let model: Model;
   let pool: TokenizerPool;
   beforeAll(async () => {
-    const config = loadConfig({});
-    model = await loadModel(path.join(repo, 'models/spam-bert'), {
-      variant: 'fp32',
-      openBackend: (file) => OnnxBackend.open(file, config, () => undefined),
-      log: () => undefined,
-    });
+    model = await loadModel(path.join(REPO, 'models/spam-bert'), { variant: 'fp32', openRunner: localRunner(), log: () => undefined });
     pool = new TokenizerPool(2);
   });
   afterAll(async () => {
@@ -35,26 +32,42 @@ describe('TokenizerPool', () => {
   ];
 
   it('gives exactly the ids, lengths and flags of the event-loop encoder, in order', async () => {
-    for (const countAll of [false, true]) {
-      const pooled = await Promise.all(texts.map((t) => pool.encode(model, t, countAll)));
-      pooled.forEach(({ encoded, ms }, i) => {
-        expect(encoded).toEqual(model.encoder.encode(texts[i]!, countAll));
-        expect(ms).toBeGreaterThanOrEqual(0);
-      });
-    }
-    // The long text: cut to maxTokens, and with countAll its full length is known.
-    const long = await pool.encode(model, texts[4]!, true);
-    expect(long.encoded.truncated).toBe(true);
-    expect(long.encoded.ids.length).toBe(128);
-    expect(long.encoded.fullLength).toBe(402);
+    const pooled = await Promise.all(pool.encode(model, jobs(texts)));
+    pooled.forEach(({ encoded, ms }, i) => {
+      expect(encoded).toEqual(model.encoder.encode(texts[i]!));
+      expect(ms).toBeGreaterThanOrEqual(0);
+    });
+    // The long text: cut to maxTokens, known to be longer.
+    expect(pooled[4]!.encoded.truncated).toBe(true);
+    expect(pooled[4]!.encoded.ids.length).toBe(128);
+    expect(pooled[4]!.encoded.fullLength).toBeGreaterThan(128);
   });
 
-  it('sends the texts asked for in one turn of the event loop as one message', async () => {
+  it('sends the texts asked for in one turn of the event loop together', async () => {
     const before = pool.messages;
     const many = Array.from({ length: 40 }, (_, i) => `message number ${i} about the quarterly report`);
-    const out = await Promise.all(many.map((t) => pool.encode(model, t, false)));
-    expect(pool.messages - before).toBe(1);
-    expect(out.map((o) => o.encoded.ids)).toEqual(many.map((t) => model.encoder.encode(t).ids));
+    // Asked one at a time, as the inference path does, within one turn.
+    const out = await Promise.all(many.map((t) => pool.encode(model, jobs([t]))[0]!));
+    expect(pool.messages - before).toBeLessThanOrEqual(2); // one message per thread at most
+    expect(out.map((o) => Array.from(o.encoded.ids))).toEqual(many.map((t) => Array.from(model.encoder.encode(t).ids)));
+  });
+
+  it("tokenizes a newcomer's text before a flooding client's backlog", async () => {
+    const one = new TokenizerPool(1);
+    try {
+      const order: string[] = [];
+      const flood = Array.from({ length: 2_000 }, (_, i) => `flood text number ${i} with a few more words in it to tokenize`);
+      const floods = one.encode(model, jobs(flood, 'flood')).map((p, i) => p.then(() => order.push(`f${i}`)));
+      // The polite text comes in the next turn, once the flood is queued.
+      await new Promise((r) => setImmediate(r));
+      const polite = one.encode(model, jobs(['one polite text'], 'polite'))[0]!.then(() => order.push('polite'));
+      await Promise.all([...floods, polite]);
+      // At most the two messages the thread already held (64 texts each) went first.
+      expect(order.indexOf('polite')).toBeLessThanOrEqual(2 * 64 + 64);
+      expect(order.indexOf('polite')).toBeLessThan(flood.length / 4);
+    } finally {
+      await one.close();
+    }
   });
 
   it('tokenizes on the event loop, with one warning, when no thread can', async () => {
@@ -62,9 +75,9 @@ describe('TokenizerPool', () => {
     const other = new TokenizerPool(1, 0, (msg) => warnings.push(msg));
     await other.close();
     const texts = ['hello there', 'general kenobi'];
-    const out = await Promise.all(texts.map((t) => other.encode(model, t, false)));
+    const out = await Promise.all(other.encode(model, jobs(texts)));
     expect(out.map((o) => o.encoded)).toEqual(texts.map((t) => model.encoder.encode(t)));
     expect(other.fallbacks).toBe(2);
-    expect(warnings).toEqual(['tokenizer thread failed; tokenizing on the event loop']);
+    expect(warnings).toEqual(['no tokenizer thread available; tokenizing on the event loop']);
   });
 });

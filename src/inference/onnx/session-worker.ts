@@ -1,17 +1,18 @@
-// A worker thread that owns one onnxruntime session. onnxruntime-node runs a model synchronously on
-// the thread that calls session.run, so running it here keeps the main thread free for HTTP and
-// GraphQL while a batch computes.
+// A worker thread that owns one onnxruntime session of a model and runs its calls whole: pad, run,
+// post-process (runCall). onnxruntime-node runs a graph synchronously on the calling thread, so
+// running it here keeps the event loop free for HTTP and GraphQL while a call computes.
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { chooseProviders, sessionOptions } from './session-options.js';
-import { runSession } from './session-run.js';
+import { outputFor, type PostProcess } from '../runner.js';
 import { lowerThreadPriority } from '../thread-priority.js';
+import { runCall } from './run-call.js';
+import { chooseProviders, sessionOptions } from './session-options.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
-/** Same model with more threads, for runs while the other workers are idle. */
-let solo: ort.InferenceSession | undefined;
+let post: Required<PostProcess>;
+let padId = 0;
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -21,45 +22,27 @@ port.on('message', async (msg: WorkerRequest) => {
   try {
     switch (msg.type) {
       case 'init': {
-        // Before the sessions start their threads, which inherit it: inference yields to the event loop.
+        // Before the session starts its threads, which inherit it: inference yields to the event loop.
         lowerThreadPriority(msg.nice);
         const { providers, unavailable } = chooseProviders(msg.settings.ORT_EXECUTION_PROVIDERS);
         session = await ort.InferenceSession.create(msg.file, sessionOptions(msg.settings, providers));
-        if (msg.soloThreads > 0) {
-          // Spinning is allowed here only: a solo run starts when every other worker is idle, so its
-          // threads spin on cores nobody else wants, and a lone request answers sooner for it.
-          solo = await ort.InferenceSession.create(msg.file, sessionOptions({ ...msg.settings, ORT_INTRA_OP_THREADS: msg.soloThreads, ORT_ALLOW_SPINNING: true }, providers));
-        }
-        reply({
-          type: 'ready',
-          inputNames: [...session.inputNames],
-          outputNames: [...session.outputNames],
-          provider: providers[0]!,
-          unavailable,
-        });
+        post = { ...msg.post, output: outputFor(msg.post, session.outputNames) } as Required<PostProcess>;
+        padId = msg.padId;
+        reply({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames], output: post.output, provider: providers[0]!, unavailable });
         return;
       }
       case 'run': {
-        const started = performance.now();
-        const result = await runSession((msg.solo && solo) || session!, msg, msg.outputs);
-        const computeMs = performance.now() - started;
-        const transfer: ArrayBuffer[] = [];
-        for (const out of Object.values(result)) {
-          // A private copy: onnxruntime's output buffer may be external memory that cannot be transferred.
-          out.data = out.data.slice();
-          transfer.push(out.data.buffer as ArrayBuffer);
-        }
-        reply({ type: 'result', id: msg.id, outputs: result as Record<string, { data: Float32Array; dims: number[] }>, computeMs }, transfer);
+        const out = await runCall(session!, post, padId, msg);
+        const transfer = [out.values.buffer as ArrayBuffer];
+        if (out.norms) transfer.push(out.norms.buffer as ArrayBuffer);
+        reply({ type: 'result', id: msg.id, ...out }, transfer);
         return;
       }
-      case 'close': {
-        await Promise.all([session?.release(), solo?.release()]);
-        session = solo = undefined;
-        reply({ type: 'closed' });
+      case 'ping':
+        reply({ type: 'pong', id: msg.id });
         return;
-      }
     }
   } catch (e) {
-    reply({ type: 'error', id: msg.type === 'run' ? msg.id : null, message: (e as Error).message ?? String(e) });
+    reply({ type: 'error', id: msg.type === 'init' ? null : msg.id, message: (e as Error).message ?? String(e) });
   }
 });

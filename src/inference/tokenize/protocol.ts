@@ -1,10 +1,11 @@
 // Messages between the main thread and a tokenizer thread. Results travel as typed arrays in a
-// transfer list: one batch of texts comes back without copying.
+// transfer list: a message's texts come back without copying.
 import type { EncoderSource } from '../text-encoder.js';
 
 export type EncoderRequest =
   | { type: 'add'; model: string; source: EncoderSource }
-  | { type: 'encode'; id: number; model: string; texts: string[]; countAll: boolean };
+  /** `models[i]` names the tokenizer of `texts[i]` (one message may serve several models). */
+  | { type: 'encode'; id: number; models: string[]; texts: string[] };
 
 export interface EncodedBatch {
   type: 'encoded';
@@ -19,6 +20,8 @@ export interface EncodedBatch {
   unknown: Int32Array;
   /** Milliseconds spent tokenizing each text. */
   ms: Float64Array;
+  /** Per text: an error message when that text could not be tokenized (e.g. unknown model), else ''. */
+  errors: string[];
 }
 
 export type EncoderReply = EncodedBatch | { type: 'error'; id: number; message: string };

@@ -1,4 +1,4 @@
-// How the inference path turns a text into token ids: on the event loop (LocalEncoding), or on
+// How the inference path turns texts into token ids: on the event loop (LocalEncoding), or on
 // tokenizer threads (TokenizerPool) so that the event loop only parses requests and routes results.
 import type { Model } from '../model.js';
 import type { EncodedText } from '../text-encoder.js';
@@ -9,17 +9,34 @@ export interface Encoding {
   ms: number;
 }
 
+/** A text to tokenize and who asked (tokenizing is shared fairly between clients too). */
+export interface EncodeJob {
+  text: string;
+  client: string;
+}
+
 export interface TextEncoding {
-  /** `countAll`: tokenize the whole text to report its full length (needed to refuse long texts). */
-  encode(model: Model, text: string, countAll: boolean): Promise<Encoding> | Encoding;
+  /** One promise per job, settled when that text is tokenized. */
+  encode(model: Model, jobs: readonly EncodeJob[]): Promise<Encoding>[];
   close(): Promise<void>;
 }
 
+/** Tokenizes `text` with `model`'s tokenizer on the calling thread, timed. */
+export function encodeHere(model: Model, text: string): Encoding {
+  const started = performance.now();
+  const encoded = model.encoder.encode(text);
+  return { encoded, ms: performance.now() - started };
+}
+
 export class LocalEncoding implements TextEncoding {
-  encode(model: Model, text: string, countAll: boolean): Encoding {
-    const started = performance.now();
-    const encoded = model.encoder.encode(text, countAll);
-    return { encoded, ms: performance.now() - started };
+  encode(model: Model, jobs: readonly EncodeJob[]): Promise<Encoding>[] {
+    return jobs.map((job) => {
+      try {
+        return Promise.resolve(encodeHere(model, job.text));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    });
   }
 
   async close(): Promise<void> {}

@@ -1,16 +1,16 @@
-// A tokenizer thread: holds one TextEncoder per model and turns batches of texts into token ids, so
+// A tokenizer thread: holds one TextEncoder per model and turns messages of texts into token ids, so
 // that tokenizing (a third of a small model's work per request) does not occupy the event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTextEncoder, type TextEncoder } from '../text-encoder.js';
 import { lowerThreadPriority } from '../thread-priority.js';
-import type { EncodedBatch, EncoderReply, EncoderRequest } from './protocol.js';
+import type { EncodedBatch, EncoderRequest } from './protocol.js';
 
 const port = parentPort!;
-const encoders = new Map<string, TextEncoder>();
+const encoders = new Map<string, TextEncoder | Error>();
 
 lowerThreadPriority((workerData as { nice?: number } | undefined)?.nice ?? 0);
 
-function encodeBatch(id: number, encoder: TextEncoder, texts: string[], countAll: boolean): EncodedBatch {
+function encodeBatch(id: number, models: string[], texts: string[]): EncodedBatch {
   const n = texts.length;
   const out: EncodedBatch = {
     type: 'encoded',
@@ -21,12 +21,18 @@ function encodeBatch(id: number, encoder: TextEncoder, texts: string[], countAll
     truncated: new Uint8Array(n),
     unknown: new Int32Array(n),
     ms: new Float64Array(n),
+    errors: new Array<string>(n).fill(''),
   };
-  const all: number[][] = [];
+  const all: Int32Array[] = [];
   let total = 0;
   texts.forEach((text, i) => {
+    const encoder = encoders.get(models[i]!);
+    if (!(encoder && !(encoder instanceof Error))) {
+      out.errors[i] = encoder instanceof Error ? `tokenizer of model ${models[i]} cannot be built: ${encoder.message}` : `no tokenizer for model ${models[i]}`;
+      return;
+    }
     const started = performance.now();
-    const e = encoder.encode(text, countAll);
+    const e = encoder.encode(text);
     out.ms[i] = performance.now() - started;
     all.push(e.ids);
     total += e.ids.length;
@@ -46,24 +52,19 @@ function encodeBatch(id: number, encoder: TextEncoder, texts: string[], countAll
 
 port.on('message', (msg: EncoderRequest) => {
   if (msg.type === 'add') {
-    // Already loaded once on the main thread, so this does not fail in practice; if it does, the
-    // model's encode requests fail with a clear error instead of the thread dying.
+    // Already built once on the main thread, so this does not fail in practice; if it does, that
+    // model's texts fail with a clear error instead of the thread dying.
     try {
       encoders.set(msg.model, createTextEncoder(msg.source));
-    } catch {
-      encoders.delete(msg.model);
+    } catch (e) {
+      encoders.set(msg.model, e as Error);
     }
     return;
   }
-  let reply: EncoderReply;
   try {
-    const encoder = encoders.get(msg.model);
-    if (!encoder) throw new Error(`no tokenizer for model ${msg.model}`);
-    reply = encodeBatch(msg.id, encoder, msg.texts, msg.countAll);
+    const reply = encodeBatch(msg.id, msg.models, msg.texts);
+    port.postMessage(reply, [reply.ids, reply.lengths, reply.fullLengths, reply.truncated, reply.unknown, reply.ms].map((a) => a.buffer as ArrayBuffer));
   } catch (e) {
-    reply = { type: 'error', id: msg.id, message: (e as Error).message ?? String(e) };
+    port.postMessage({ type: 'error', id: msg.id, message: (e as Error).message ?? String(e) });
   }
-  const transfer =
-    reply.type === 'encoded' ? [reply.ids, reply.lengths, reply.fullLengths, reply.truncated, reply.unknown, reply.ms].map((a) => a.buffer as ArrayBuffer) : [];
-  port.postMessage(reply, transfer);
 });

@@ -67,8 +67,11 @@ export class ResultCache {
     const local = this.memory.get(key);
     this.onLookup('memory', local ? 'hit' : 'miss');
     if (local || !this.redis) return local;
+    return this.fromRedis(key);
+  }
 
-    const read = await this.redis.get(key);
+  private async fromRedis(key: string): Promise<CachedResult | undefined> {
+    const read = await this.redis!.get(key);
     if (read.outcome !== 'hit') {
       this.onLookup('redis', read.outcome);
       return undefined;
@@ -77,7 +80,7 @@ export class ResultCache {
     if (!result) {
       // Dropped so that no replica decodes it again; the caller's set() will write a good one.
       this.onLookup('redis', 'corrupt');
-      this.redis.delete(key);
+      this.redis!.delete(key);
       this.warn('corrupt result cache entry ignored', { key });
       return undefined;
     }
@@ -86,6 +89,24 @@ export class ResultCache {
     const ttlMs = read.expiresAt === undefined ? undefined : Math.min(read.expiresAt - Date.now(), this.options.ttlMs);
     if (ttlMs === undefined || ttlMs > 0) this.memory.set(key, result, ttlMs);
     return result;
+  }
+
+  /**
+   * Looks up many keys at once: the memory tier first, then Redis for what memory missed, all
+   * Redis reads in flight together (node-redis pipelines them). Never rejects.
+   */
+  async getMany(keys: readonly string[]): Promise<(CachedResult | undefined)[]> {
+    const out = keys.map((key) => {
+      const local = this.memory.get(key);
+      this.onLookup('memory', local ? 'hit' : 'miss');
+      return local;
+    });
+    if (!this.redis) return out;
+    const missed = out.flatMap((v, i) => (v ? [] : [i]));
+    if (missed.length === 0) return out;
+    const found = await Promise.all(missed.map((i) => this.fromRedis(keys[i]!)));
+    missed.forEach((i, j) => (out[i] = found[j]));
+    return out;
   }
 
   /**

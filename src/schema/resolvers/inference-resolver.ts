@@ -21,7 +21,7 @@ export class InferenceResolver {
     @Arg('truncate', () => Boolean, TRUNCATE_ARG) truncate: boolean | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<ClassificationResult> {
-    const [result] = await ctx.nlp.classify([text], { model, truncate, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows }, true);
+    const [result] = await ctx.nlp.classify([text], { model, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows }, true);
     return result!;
   }
 
@@ -32,7 +32,7 @@ export class InferenceResolver {
     @Arg('truncate', () => Boolean, TRUNCATE_ARG) truncate: boolean | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<ClassificationResult[]> {
-    return ctx.nlp.classify(texts, { model, truncate, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows });
+    return ctx.nlp.classify(texts, { model, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows });
   }
 
   @Query(() => Embedding, { description: 'Embeds one text.' })
@@ -43,7 +43,7 @@ export class InferenceResolver {
     @Arg('truncate', () => Boolean, TRUNCATE_ARG) truncate: boolean | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<Embedding> {
-    const [result] = await ctx.nlp.embed([text], { model, normalize, truncate, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows }, true);
+    const [result] = await ctx.nlp.embed([text], { model, normalize, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows }, true);
     return toEmbedding(result!);
   }
 
@@ -55,7 +55,7 @@ export class InferenceResolver {
     @Arg('truncate', () => Boolean, TRUNCATE_ARG) truncate: boolean | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<Embedding[]> {
-    const results = await ctx.nlp.embed(texts, { model, normalize, truncate, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows });
+    const results = await ctx.nlp.embed(texts, { model, normalize, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows });
     return results.map(toEmbedding);
   }
 }

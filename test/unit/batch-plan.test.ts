@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planSubBatches } from '../../src/inference/padding-plan.js';
+import { planSubBatches } from '../../src/scheduler/batch-plan.js';
 
 describe('planSubBatches', () => {
   it('groups similar lengths and keeps long texts away from short ones', () => {

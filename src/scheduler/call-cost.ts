@@ -6,7 +6,10 @@
 //
 // Fitted by least squares over an exponentially decaying window of observations, on top of a few
 // calibration calls made at load time that never decay, so that the fit stays defined when live
-// traffic is all of one size.
+// traffic is all of one size. Two guards keep a noisy machine from skewing it: a call far slower
+// than the fit predicts (the thread was preempted) counts as at most twice the prediction, and the
+// fixed part never reads below `minFixedMs`, the hand-off cost of a call measured at load: a fixed
+// cost read near zero would cut every batch into one text per call.
 
 export interface CostEstimate {
   /** Milliseconds per call whatever its size. */
@@ -31,8 +34,14 @@ export class CallCost {
   private readonly decay: number;
   private fit: CostEstimate | undefined;
 
-  /** `halfLife`: observations after which a live observation counts half. */
-  constructor(halfLife = 500) {
+  /**
+   * @param halfLife observations after which a live observation counts half.
+   * @param minFixedMs the least fixed cost per call the estimate may report (see above).
+   */
+  constructor(
+    halfLife = 500,
+    public minFixedMs = 0,
+  ) {
     this.decay = Math.pow(0.5, 1 / halfLife);
   }
 
@@ -45,6 +54,8 @@ export class CallCost {
   /** A call the model made. */
   observe(paddedTokens: number, ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
+    const fit = this.estimate;
+    if (fit) ms = Math.min(ms, 2 * (fit.fixedMs + fit.perTokenMs * paddedTokens));
     const s = this.live;
     s.n *= this.decay;
     s.x *= this.decay;
@@ -57,7 +68,9 @@ export class CallCost {
 
   /** The current fit; undefined until calls of at least two sizes have been seen. */
   get estimate(): CostEstimate | undefined {
-    return (this.fit ??= solve(this.prior, this.live));
+    this.fit ??= solve(this.prior, this.live);
+    if (this.fit && this.fit.fixedMs < this.minFixedMs) return { ...this.fit, fixedMs: this.minFixedMs };
+    return this.fit;
   }
 }
 

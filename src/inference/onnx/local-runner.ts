@@ -1,0 +1,73 @@
+// A ModelRunner on the main thread (INFERENCE_WORKERS=0): one onnxruntime session, one call at a
+// time. For debugging and single-core machines; onnxruntime-node runs a graph synchronously on the
+// calling thread, so a call here blocks the event loop and cannot be timed out.
+import * as ort from 'onnxruntime-node';
+import { outputFor, type CallInput, type CallOutput, type ModelRunner, type PostProcess } from '../runner.js';
+import { runCall } from './run-call.js';
+import { chooseProviders, sessionOptions, type OnnxSettings } from './session-options.js';
+
+export class LocalRunner implements ModelRunner {
+  onCapacity: (() => void) | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly post: Required<PostProcess>,
+    private readonly padId: number,
+    readonly executionProvider: string,
+    private readonly threads: number,
+  ) {}
+
+  static async open(
+    file: string,
+    settings: OnnxSettings,
+    post: PostProcess,
+    padId: number,
+    warn: (msg: string, fields: Record<string, unknown>) => void,
+  ): Promise<LocalRunner> {
+    const { providers, unavailable } = chooseProviders(settings.ORT_EXECUTION_PROVIDERS);
+    if (unavailable.length > 0) warn('execution provider unavailable, falling back', { requested: unavailable, using: providers });
+    const session = await ort.InferenceSession.create(file, sessionOptions(settings, providers));
+    try {
+      const resolved = { ...post, output: outputFor(post, session.outputNames) } as Required<PostProcess>;
+      return new LocalRunner(session, resolved, padId, providers[0]!, settings.ORT_INTRA_OP_THREADS);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  get output(): string {
+    return this.post.output;
+  }
+
+  get capacity(): number {
+    return this.closed ? 0 : 1;
+  }
+
+  get shape(): { workers: number; threads: number } {
+    return { workers: 0, threads: this.threads };
+  }
+
+  run(input: CallInput): Promise<CallOutput> {
+    if (this.closed) return Promise.reject(new Error('runner is closed'));
+    return runCall(this.session, this.post, this.padId, input);
+  }
+
+  async ping(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.session.release();
+  }
+}
