@@ -17,7 +17,7 @@ beforeAll(async () => {
   [prod, dev] = await Promise.all([
     startGatewayProcess({ NODE_ENV: 'production', CORS_ORIGINS: allowed.origin }),
     // One worker taking one text per call: a queue builds up behind a batch, deterministically.
-    startGatewayProcess({ LOG_LEVEL: 'debug', INFERENCE_WORKERS: '1', BATCH_MAX_SIZE: '1', INFERENCE_SOLO_THREADS: '0', CACHE_MAX_ENTRIES: '0' }),
+    startGatewayProcess({ LOG_LEVEL: 'debug', INFERENCE_WORKERS: '1', BATCH_MAX_SIZE: '1', CACHE_MAX_ENTRIES: '0' }),
   ]);
   await Promise.all([prod.waitReady(), dev.waitReady()]);
 }, 180_000);
