@@ -74,8 +74,10 @@ describe('a client that goes away', () => {
   it('gets CLIENT_CLOSED_REQUEST: its queued texts are dropped, logged at debug, counted as cancelled, not as a fault', async () => {
     const before = await scrape(dev.base);
     const words = (i: number) => `message ${i} about the review of the kernel patch and the agenda for Thursday`;
-    // A batch that keeps the one worker busy, then a second client that queues behind it and leaves.
-    const busy = postRaw(dev.url, { query: 'query($t: [String!]!) { classifyBatch(texts: $t) { label } }', variables: { t: Array.from({ length: 200 }, (_, i) => words(i)) } });
+    // A batch of long texts that keeps the one worker busy for a second or more (200 calls at the
+    // model's full length), then a second client that queues behind it and leaves.
+    const long = (i: number) => `${words(i)} `.repeat(8);
+    const busy = postRaw(dev.url, { query: 'query($t: [String!]!) { classifyBatch(texts: $t) { label } }', variables: { t: Array.from({ length: 200 }, (_, i) => long(i)) } });
     await new Promise((r) => setTimeout(r, 100));
     const leaving = new AbortController();
     const gone = fetch(dev.url, {
@@ -84,7 +86,7 @@ describe('a client that goes away', () => {
       body: JSON.stringify({ query: 'query($t: [String!]!) { classifyBatch(texts: $t) { label } }', variables: { t: Array.from({ length: 50 }, (_, i) => words(1000 + i)) } }),
       signal: leaving.signal,
     }).catch(() => 'left');
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 300));
     leaving.abort();
     expect(await gone).toBe('left');
     expect((await busy).status).toBe(200);
