@@ -50,7 +50,7 @@ function modelLookup(registry: ModelRegistry): ModelLookup {
 export function createProtection(config: Config, schema: GraphQLSchema, registry: ModelRegistry, metrics: GatewayMetrics, log: Logger): Protection {
   if (config.apiKeys) {
     const unknown = unknownModels(config.apiKeys, registry.names);
-X
+    if (unknown.length > 0) throw new Error(`API_KEYS_FILE / API_KEYS: keys name models the repository does not have (key: model): ${unknown.join(', ')}`);
   }
   let redisUp = 0;
   const limited = config.RATE_LIMIT_TOKENS_PER_SECOND > 0 || (config.apiKeys ?? []).some((k) => (k.tokensPerSecond ?? 0) > 0);
