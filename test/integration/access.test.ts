@@ -60,6 +60,13 @@ afterAll(async () => {
 });
 
 describe('API keys', () => {
+  it('naming a model the repository lacks stop start-up, naming the variables', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keys-'));
+    const file = path.join(dir, 'keys.json');
+    writeFileSync(file, JSON.stringify({ keys: [{ id: 'typo', sha256: sha256Hex(KEY_A), models: ['spam-bret'] }] }));
+    await expect(startGatewayProcess({ API_KEYS_FILE: file })).rejects.toThrow(/exited with 1[\s\S]*API_KEYS_FILE[\s\S]*typo: spam-bret/);
+  });
+
   it('refuse requests without a key or with a wrong one: 401 UNAUTHENTICATED, before the body is read', async () => {
     for (const gw of [one, two]) {
       const none = await post(gw, CLASSIFY);
