@@ -30,7 +30,7 @@ export const configSchema = z.object({
   PORT: int(4000, 0, 65535),
   /** HOST: address to bind; 0.0.0.0 so that containers can be reached. */
   HOST: z.string().min(1).default('0.0.0.0'),
-  /** MODELS_DIR: model repository, one folder per model (Hugging Face layout + model.json). */
+  /** MODELS_DIR: model repository, one folder per model: an ONNX export as Optimum, transformers.js or sentence-transformers write it, model.json optional (docs/models.md). */
   MODELS_DIR: z.string().min(1).default(BUILT_IN_MODELS),
   /** MAX_TEXT_CHARS: longest text accepted, in characters (UTF-16 code units), before tokenizing. */
   MAX_TEXT_CHARS: int(200_000, 1),
@@ -97,8 +97,10 @@ export const configSchema = z.object({
    */
   ORT_ALLOW_SPINNING: z.stringbool().default(false),
   /**
-   * ONNX_VARIANT: which weights file to load where a model ships several: `fp32` (onnx/model.onnx) or
-   * `quantized` (onnx/model_quantized.onnx; models without one load model.onnx and say so in the log).
+   * ONNX_VARIANT: which weights file to load where a model ships several: `fp32` (model.onnx, in onnx/
+   * or at the top) or `quantized` (its int8 file: model_quantized.onnx, model_int8.onnx, model_uint8.onnx
+   * or a sentence-transformers model_qint8_<isa>.onnx; a model without one loads its fp32 file and says
+   * so in the log). Default fp32.
    */
   ONNX_VARIANT: z.enum(['fp32', 'quantized']).default('fp32'),
   /** MODEL_VARIANTS: per-model override of ONNX_VARIANT, e.g. `spam-bert=quantized,other=fp32`. */

@@ -1,6 +1,6 @@
 // The model repository: finds model folders, loads them all (or none), and answers which model serves
-// a request. A folder is a model when it has model.json, config.json or onnx/; other folders (build
-// scripts, training code) are not models.
+// a request. A folder is a model when it has model.json, config.json, model.onnx or onnx/; other
+// folders (build scripts, training code) are not models; neither are hidden ones (an import in progress).
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError, ModelNotFoundError, ModelUnavailableError, WrongTaskError } from '../errors/errors.js';
@@ -8,7 +8,7 @@ import type { Model } from './model.js';
 import type { Task } from './model-spec.js';
 import { loadModel, type LoadOptions, type Variant } from './model-loader.js';
 
-const MODEL_MARKERS = ['model.json', 'config.json', 'onnx'];
+const MODEL_MARKERS = ['model.json', 'config.json', 'model.onnx', 'onnx'];
 
 export class ModelRegistry {
   private readonly models = new Map<string, Model>();
@@ -56,7 +56,7 @@ export class ModelRegistry {
           ms: Math.round(performance.now() - started),
         });
       }
-      this.resolveDefaults();
+      this.resolveDefaults((msg, fields) => options.log('warn', msg, fields));
       this.checkFallbacks();
     } catch (e) {
       await this.close();
@@ -104,17 +104,28 @@ export class ModelRegistry {
     await Promise.all(open.map((m) => m.close().catch(() => undefined)));
   }
 
-  private resolveDefaults(): void {
+  /**
+   * One default per task: the one marked in its model.json, or the only model of the task. Several
+   * unmarked models leave the task without a default (requests must name a model), so that exports
+   * dropped into the repository as they are still serve; two marked defaults are a contradiction.
+   */
+  private resolveDefaults(warn: (msg: string, fields: Record<string, unknown>) => void): void {
     const byTask = new Map<Task, Model[]>();
     for (const m of this.models.values()) byTask.set(m.task, [...(byTask.get(m.task) ?? []), m]);
     for (const [task, models] of byTask) {
       const marked = models.filter((m) => m.spec.default);
       if (marked.length > 1) {
-        throw new ModelLoadError(this.dir, `${marked.length} ${task} models are marked default (${marked.map((m) => m.name).join(', ')}); mark one`);
+        const files = marked.map((m) => `${m.name}/model.json`).join(', ');
+        throw new ModelLoadError(this.dir, `${marked.length} ${task} models are marked default (${files}): keep "default": true in one of them`);
       }
       if (marked.length === 1) this.defaults.set(task, marked[0]!);
       else if (models.length === 1) this.defaults.set(task, models[0]!);
-      else throw new ModelLoadError(this.dir, `no ${task} model is marked default among ${models.map((m) => m.name).join(', ')}`);
+      else {
+        warn('no default model for a task; requests must name one (set "default": true in one model.json)', {
+          task,
+          models: models.map((m) => m.name),
+        });
+      }
     }
   }
 

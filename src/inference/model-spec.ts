@@ -1,11 +1,12 @@
-// model.json: our descriptor beside the Hugging Face files of a model folder.
+// What the gateway serves a model by, resolved from its folder (model-folder/: the export's own files,
+// with model.json overriding): task, version, labels or pooling, limits, fallback, default, baseline.
 import { z } from 'zod';
 
 export const TASKS = ['classification', 'embedding'] as const;
 export type Task = (typeof TASKS)[number];
 
 /** model.json `baseline`: statistics of held-out data computed when the model was built (drift detection). */
-const baselineSchema = z
+export const baselineSchema = z
   .object({
     source: z.string().optional(),
     /** Token-length histogram: lower edges, ascending (bin i = [edges[i], edges[i+1]), the last open), one share per edge. */
@@ -41,6 +42,8 @@ export const modelSpecSchema = z.discriminatedUnion('task', [
     task: z.literal('embedding'),
     pooling: z.enum(['mean', 'cls', 'none']),
     dimensions: z.number().int().min(1),
+    /** Whether answers are unit length when the request does not say (sentence-transformers' Normalize module). */
+    normalize: z.boolean().default(true),
     ...common,
   }),
 ]);
@@ -48,13 +51,3 @@ export const modelSpecSchema = z.discriminatedUnion('task', [
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type ClassificationSpec = Extract<ModelSpec, { task: 'classification' }>;
 export type EmbeddingSpec = Extract<ModelSpec, { task: 'embedding' }>;
-
-/** The parts of a Hugging Face config.json the gateway reads. */
-export const hfConfigSchema = z
-  .object({
-    model_type: z.string().optional(),
-    id2label: z.record(z.string(), z.string()).optional(),
-    max_position_embeddings: z.number().optional(),
-  })
-  .loose();
-export type HfConfig = z.infer<typeof hfConfigSchema>;

@@ -20,12 +20,10 @@ export type PostProcess =
   /** Embedding: pooled over the tokens of each row (mean with the mask, first token, or already pooled). */
   | { kind: 'pool'; output?: string; pooling: 'mean' | 'cls' | 'none'; dimensions: number };
 
-/** Output names, in order of preference, that hold what a post-process needs (Optimum export names). */
-const OUTPUTS = {
-  softmax: ['logits'],
-  tokens: ['last_hidden_state', 'token_embeddings'],
-  pooled: ['sentence_embedding', 'pooler_output', 'embeddings'],
-};
+/** Output names, in order of preference, that hold what each task needs (Optimum export names). */
+export const CLASSIFICATION_OUTPUTS = ['logits'];
+export const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
+export const POOLED_OUTPUTS = ['sentence_embedding', 'pooler_output', 'embeddings'];
 
 /** The graph output `post` reads: a known name, or the graph's only output. Throws naming both lists. */
 export function outputFor(post: PostProcess, names: readonly string[]): string {
@@ -34,7 +32,7 @@ export function outputFor(post: PostProcess, names: readonly string[]): string {
     throw new Error(`graph has no output ${post.output} (it has ${names.join(', ')})`);
   }
   const [wanted, what] =
-    post.kind === 'softmax' ? [OUTPUTS.softmax, 'logits'] : post.pooling === 'none' ? [OUTPUTS.pooled, 'a pooled embedding'] : [OUTPUTS.tokens, 'token embeddings'];
+    post.kind === 'softmax' ? [CLASSIFICATION_OUTPUTS, 'logits'] : post.pooling === 'none' ? [POOLED_OUTPUTS, 'a pooled embedding'] : [TOKEN_OUTPUTS, 'token embeddings'];
   const hit = wanted.find((w) => names.includes(w));
   if (hit) return hit;
   if (names.length === 1) return names[0]!;
@@ -51,12 +49,23 @@ export interface CallOutput {
   computeMs: number;
 }
 
+/** The raw shape of one graph output for a probe call, and how long the call took. */
+export interface ProbeResult {
+  dims: readonly number[];
+  computeMs: number;
+}
+
+/**
+ * A runner opens in two steps: open the graph (its inputs and outputs can be read, and probe calls
+ * show an output's raw shape, which is how a folder's spec is fitted to its graph), then configure
+ * the post-processing; only then does it run calls.
+ */
 export interface ModelRunner {
   /** Graph input and output names, as the graph declares them. */
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** The graph output the post-processing reads. */
-  readonly output: string;
+  /** The graph output the post-processing reads (once configured). */
+  readonly output: string | undefined;
   /** Execution provider in use (after any fallback). */
   readonly executionProvider: string;
   /** Calls it can run at once now (live workers); 0 while none is. */
@@ -70,6 +79,10 @@ export interface ModelRunner {
    * overruns is replaced. Rejects with CallTimeoutError, or the error the graph raised.
    */
   run(input: CallInput): Promise<CallOutput>;
+  /** Runs `input` (padded with `padId`) and reports the raw shape of `output`: no post-processing. */
+  probe(input: CallInput, output: string, padId: number): Promise<ProbeResult>;
+  /** Sets what calls compute from the graph's output (once, before the first run). */
+  configure(post: PostProcess, padId: number): Promise<void>;
   /** Round trip of an empty message to a slot, in ms (the hand-off part of every call's cost). */
   ping(): Promise<number>;
   close(): Promise<void>;

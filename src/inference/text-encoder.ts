@@ -65,8 +65,11 @@ export class TextEncoder {
       throw new Error(`maxTokens ${maxTokens} leaves no room for text after special tokens`);
     }
     const vocab = tokenizer.get_vocab(true);
-    this.unkId = firstDefined(vocab, ['[UNK]', '<unk>', '[unk]']);
-    this.padId = firstDefined(vocab, ['[PAD]', '<pad>', '[pad]']) ?? 0;
+    // The tokens tokenizer_config.json names first: a vocabulary may hold both spellings (MPNet's has
+    // [PAD] and [UNK] from BERT's, but pads with <pad>).
+    const named = (source?.config ?? {}) as { pad_token?: unknown; unk_token?: unknown };
+    this.unkId = idOf(vocab, named.unk_token) ?? firstDefined(vocab, ['[UNK]', '<unk>', '[unk]']);
+    this.padId = idOf(vocab, named.pad_token) ?? firstDefined(vocab, ['[PAD]', '<pad>', '[pad]']) ?? 0;
   }
 
   get specialTokens(): number {
@@ -129,6 +132,12 @@ function indexOfRun(haystack: number[], needle: number[]): number {
     return i;
   }
   return -1;
+}
+
+/** A token given as tokenizer_config.json gives it: a string or an added-token object with `content`. */
+function idOf(vocab: Map<string, number>, token: unknown): number | undefined {
+  const content = typeof token === 'string' ? token : (token as { content?: unknown } | null)?.content;
+  return typeof content === 'string' ? vocab.get(content) : undefined;
 }
 
 function firstDefined(vocab: Map<string, number>, names: string[]): number | undefined {

@@ -76,7 +76,7 @@ export class Classification extends AnswerMeta {
 
 @ObjectType({ description: 'A text embedding.' })
 export class Embedding extends AnswerMeta {
-  @Field(() => [Float], { description: 'The vector; unit length when normalize is true.' })
+  @Field(() => [Float], { description: 'The vector; unit length when normalised (the normalize argument, or the model\'s own default).' })
   values!: number[];
 
   @Field(() => Int)

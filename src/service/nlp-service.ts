@@ -81,9 +81,10 @@ export class NlpService {
 
   async embed(texts: readonly string[], options: EmbedOptions, single = false): Promise<EmbeddingResult[]> {
     const answers = await this.run('embedding', texts, options, single);
-    const normalize = options.normalize ?? true;
     return answers.map((a) => {
       if (a.result.kind !== 'embedding') throw new Error(`model ${a.model.name} gave a ${a.result.kind} result`);
+      // Not asked: as the model itself answers (sentence-transformers' Normalize module; true otherwise).
+      const normalize = options.normalize ?? (a.model.spec.task === 'embedding' ? a.model.spec.normalize : true);
       const vector = a.result.vector;
       return { values: normalize ? scaled(vector, a.norm!) : vector, dimensions: vector.length, ...meta(a) };
     });

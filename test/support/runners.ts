@@ -1,7 +1,7 @@
 // Runners for tests that load models without a gateway: in-process (LocalRunner) or worker threads.
 import type { Model } from '../../src/inference/model.js';
-import type { RunnerRequest } from '../../src/inference/model-loader.js';
 import { LocalRunner } from '../../src/inference/onnx/local-runner.js';
+import type { RunnerRequest } from '../../src/inference/onnx/open-runner.js';
 import type { OnnxSettings } from '../../src/inference/onnx/session-options.js';
 import { WorkerPool } from '../../src/inference/onnx/worker-pool.js';
 
@@ -10,12 +10,12 @@ export const SETTINGS: OnnxSettings = { ORT_EXECUTION_PROVIDERS: ['cpu'], ORT_GR
 export const localRunner =
   (warn: (msg: string) => void = () => undefined) =>
   (r: RunnerRequest) =>
-    LocalRunner.open(r.file, SETTINGS, r.post, r.padId, warn);
+    LocalRunner.open(r.file, SETTINGS, warn);
 
 export const poolRunner =
   (workers: number, timeoutMs = 10_000) =>
   (r: RunnerRequest) =>
-    WorkerPool.open(r.file, SETTINGS, workers, { nice: 0, timeoutMs, post: r.post, padId: r.padId, warn: () => undefined });
+    WorkerPool.open(r.file, SETTINGS, workers, { nice: 0, timeoutMs, warn: () => undefined });
 
 /** Runs `texts` through `model` as one call (tokenized here), returning each text's output row. */
 export async function runTexts(model: Model, texts: readonly string[]): Promise<Float32Array[]> {

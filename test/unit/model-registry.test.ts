@@ -59,8 +59,6 @@ describe('a valid model folder', () => {
     const backend = await LocalRunner.open(
       path.join(folder, 'onnx/model.onnx'),
       { ...settings, ORT_EXECUTION_PROVIDERS: ['cuda', 'cpu'] },
-      { kind: 'softmax', labels: 2 },
-      0,
       (_msg, fields) => seen.push(fields),
     );
     expect(backend.executionProvider).toBe('cpu');
@@ -93,7 +91,7 @@ describe('weight variants', () => {
     const registry = await ModelRegistry.discover(repo);
     await registry.loadAll(variantOptions('quantized', seen));
     expect(registry.get('tiny')!.file).toBe('onnx/model.onnx');
-    expect(seen.some((m) => /no weights for the requested variant/.test(m))).toBe(true);
+    expect(seen).toContain('no quantized weights; loading the fp32 file onnx/model.onnx');
     await registry.close();
   });
 });
@@ -106,11 +104,11 @@ describe('a broken model folder stops loading, naming folder and problem', () =>
     await expectLoadError(repo, folder, /missing file tokenizer\.json/);
   });
 
-  it('missing onnx/model.onnx', async () => {
+  it('no ONNX file', async () => {
     const repo = await makeRepo();
     const folder = await addTinyClassifier(repo, 'tiny');
     await rm(path.join(folder, 'onnx/model.onnx'));
-    await expectLoadError(repo, folder, /missing file onnx\/model\.onnx/);
+    await expectLoadError(repo, folder, /no ONNX weights: looked for onnx\/model\.onnx and model\.onnx/);
   });
 
   it('model.json that is not JSON', async () => {
@@ -151,13 +149,13 @@ describe('a broken model folder stops loading, naming folder and problem', () =>
     await expectLoadError(repo, folder, /cannot fill: position_ids/);
   });
 
-  it('a classifier whose outputs do not match its labels (caught by the warm-up inference)', async () => {
+  it('a classifier whose outputs do not match its labels (caught by a probe inference)', async () => {
     const repo = await makeRepo();
     const folder = await addTinyClassifier(repo, 'tiny', {
       modelJson: { labels: ['a', 'b', 'c'] },
       config: { id2label: { 0: 'a', 1: 'b', 2: 'c' } },
     });
-    await expectLoadError(repo, folder, /warm-up inference failed: .*expected \[2, 3\]/);
+    await expectLoadError(repo, folder, /output logits has dims \[1, 2\], so 2 labels, but config\.json id2label \(model\.json agrees\) has 3 \[a, b, c\]/);
   });
 
   it('a fallback that does not exist, and two defaults for one task', async () => {
@@ -168,7 +166,25 @@ describe('a broken model folder stops loading, naming folder and problem', () =>
     const repo2 = await makeRepo();
     await addTinyClassifier(repo2, 'one', { modelJson: { default: true } });
     await addTinyClassifier(repo2, 'two', { modelJson: { default: true } });
-    await expectLoadError(repo2, repo2, /2 classification models are marked default/);
+    const error = await load(repo2).then(() => undefined, (e: Error) => e);
+    expect(error!.message).toBe(
+      `model folder ${repo2}: 2 classification models are marked default (one/model.json, two/model.json): keep "default": true in one of them`,
+    );
+  });
+
+  it('several models of a task and none marked default: they serve, requests must name one', async () => {
+    const repo = await makeRepo();
+    await addTinyClassifier(repo, 'one');
+    await addTinyClassifier(repo, 'two');
+    const warned: Array<[string, Record<string, unknown>]> = [];
+    const registry = await ModelRegistry.discover(repo);
+    await registry.loadAll({ ...loadOptions, log: (level, msg, fields) => void (level === 'warn' && warned.push([msg, fields])) });
+    expect(warned).toEqual([
+      ['no default model for a task; requests must name one (set "default": true in one model.json)', { task: 'classification', models: ['one', 'two'] }],
+    ]);
+    expect(registry.resolve('two', 'classification').name).toBe('two');
+    expect(() => registry.resolve(null, 'classification')).toThrow(/does not exist; available: one, two/);
+    await registry.close();
   });
 
   it('an empty repository', async () => {

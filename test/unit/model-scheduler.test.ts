@@ -57,6 +57,12 @@ class HeldRunner implements ModelRunner {
     return 0;
   }
 
+  probe(): Promise<never> {
+    throw new Error('not used by the scheduler');
+  }
+
+  async configure(): Promise<void> {}
+
   async close(): Promise<void> {}
 
   /** Lets the scheduler react (it starts calls a microtask after texts are submitted). */

@@ -2,39 +2,27 @@
 // time. For debugging and single-core machines; onnxruntime-node runs a graph synchronously on the
 // calling thread, so a call here blocks the event loop and cannot be timed out.
 import * as ort from 'onnxruntime-node';
-import { outputFor, type CallInput, type CallOutput, type ModelRunner, type PostProcess } from '../runner.js';
-import { runCall } from './run-call.js';
+import { outputFor, type CallInput, type CallOutput, type ModelRunner, type PostProcess, type ProbeResult } from '../runner.js';
+import { probeCall, runCall } from './run-call.js';
 import { chooseProviders, sessionOptions, type OnnxSettings } from './session-options.js';
 
 export class LocalRunner implements ModelRunner {
   onCapacity: (() => void) | undefined;
   private closed = false;
+  private post: Required<PostProcess> | undefined;
+  private padId = 0;
 
   private constructor(
     private readonly session: ort.InferenceSession,
-    private readonly post: Required<PostProcess>,
-    private readonly padId: number,
     readonly executionProvider: string,
     private readonly threads: number,
   ) {}
 
-  static async open(
-    file: string,
-    settings: OnnxSettings,
-    post: PostProcess,
-    padId: number,
-    warn: (msg: string, fields: Record<string, unknown>) => void,
-  ): Promise<LocalRunner> {
+  static async open(file: string, settings: OnnxSettings, warn: (msg: string, fields: Record<string, unknown>) => void): Promise<LocalRunner> {
     const { providers, unavailable } = chooseProviders(settings.ORT_EXECUTION_PROVIDERS);
     if (unavailable.length > 0) warn('execution provider unavailable, falling back', { requested: unavailable, using: providers });
     const session = await ort.InferenceSession.create(file, sessionOptions(settings, providers));
-    try {
-      const resolved = { ...post, output: outputFor(post, session.outputNames) } as Required<PostProcess>;
-      return new LocalRunner(session, resolved, padId, providers[0]!, settings.ORT_INTRA_OP_THREADS);
-    } catch (e) {
-      await session.release();
-      throw e;
-    }
+    return new LocalRunner(session, providers[0]!, settings.ORT_INTRA_OP_THREADS);
   }
 
   get inputNames(): readonly string[] {
@@ -45,8 +33,8 @@ export class LocalRunner implements ModelRunner {
     return this.session.outputNames;
   }
 
-  get output(): string {
-    return this.post.output;
+  get output(): string | undefined {
+    return this.post?.output;
   }
 
   get capacity(): number {
@@ -57,9 +45,20 @@ export class LocalRunner implements ModelRunner {
     return { workers: 0, threads: this.threads };
   }
 
+  async configure(post: PostProcess, padId: number): Promise<void> {
+    this.post = { ...post, output: outputFor(post, this.session.outputNames) } as Required<PostProcess>;
+    this.padId = padId;
+  }
+
   run(input: CallInput): Promise<CallOutput> {
     if (this.closed) return Promise.reject(new Error('runner is closed'));
+    if (!this.post) return Promise.reject(new Error('runner not configured'));
     return runCall(this.session, this.post, this.padId, input);
+  }
+
+  probe(input: CallInput, output: string, padId: number): Promise<ProbeResult> {
+    if (this.closed) return Promise.reject(new Error('runner is closed'));
+    return probeCall(this.session, output, padId, input);
   }
 
   async ping(): Promise<number> {

@@ -8,7 +8,6 @@
 // a clear threshold, not tuned online.
 import { availableParallelism } from 'node:os';
 import type { Config } from '../../config/config.js';
-import type { RunnerRequest } from '../model-loader.js';
 import type { ModelRunner } from '../runner.js';
 import { LocalRunner } from './local-runner.js';
 import type { OnnxSettings } from './session-options.js';
@@ -18,6 +17,18 @@ import { WorkerPool } from './worker-pool.js';
 export const WIDE_CALL_MS = 8;
 
 export type RunnerConfig = OnnxSettings & Pick<Config, 'INFERENCE_WORKERS' | 'INFERENCE_WORKER_NICE' | 'MODEL_TIMEOUT_MS'>;
+
+/** What the loader asks for: the graph of one model, not yet configured (see runner.ts). */
+export interface RunnerRequest {
+  /** The model's name (its folder). */
+  model: string;
+  /** The weights file, absolute. */
+  file: string;
+  /** Longest input in tokens (to time a typical call). */
+  maxTokens: number;
+  /** The tokenizer's pad id (probe calls are made of it). */
+  padId: number;
+}
 
 export interface RunnerHooks {
   warn: (msg: string, fields: Record<string, unknown>) => void;
@@ -29,20 +40,18 @@ export async function openRunner(request: RunnerRequest, config: RunnerConfig, h
     WorkerPool.open(request.file, { ...config, ORT_INTRA_OP_THREADS: threads }, workers, {
       nice: config.INFERENCE_WORKER_NICE,
       timeoutMs: config.MODEL_TIMEOUT_MS,
-      post: request.post,
-      padId: request.padId,
       warn: hooks.warn,
       onRestart: hooks.onRestart,
     });
   const workers = config.INFERENCE_WORKERS;
-  if (workers === 0) return LocalRunner.open(request.file, config, request.post, request.padId, hooks.warn);
+  if (workers === 0) return LocalRunner.open(request.file, config, hooks.warn);
   if (workers !== 'auto') return pool(workers, config.ORT_INTRA_OP_THREADS || Math.max(1, Math.floor(cores / workers)));
   // A GPU call is not made faster by CPU threads, and one session is all the device needs.
   if (config.ORT_EXECUTION_PROVIDERS[0] !== 'cpu' || cores === 1) return pool(1, config.ORT_INTRA_OP_THREADS || cores);
   const probe = await pool(1, 1);
   let ms: number;
   try {
-    ms = await typicalCallMs(probe, request.maxTokens);
+    ms = await typicalCallMs(probe, request);
   } finally {
     await probe.close();
   }
@@ -50,11 +59,12 @@ export async function openRunner(request: RunnerRequest, config: RunnerConfig, h
 }
 
 /** Median time of a one-text call at min(maxTokens, 128) tokens, after one untimed run. */
-async function typicalCallMs(runner: ModelRunner, maxTokens: number): Promise<number> {
-  const sequence = Math.max(2, Math.min(maxTokens, 128));
-  const call = () => ({ ids: new Int32Array(sequence).fill(1), lengths: Int32Array.of(sequence) });
-  await runner.run(call());
+async function typicalCallMs(runner: ModelRunner, request: RunnerRequest): Promise<number> {
+  const sequence = Math.max(2, Math.min(request.maxTokens, 128));
+  const output = runner.outputNames[0]!;
+  const call = () => runner.probe({ ids: new Int32Array(sequence).fill(request.padId), lengths: Int32Array.of(sequence) }, output, request.padId);
+  await call();
   const times: number[] = [];
-  for (let i = 0; i < 5; i++) times.push((await runner.run(call())).computeMs);
+  for (let i = 0; i < 5; i++) times.push((await call()).computeMs);
   return times.sort((a, b) => a - b)[2]!;
 }

@@ -3,7 +3,7 @@
 // post-processed into one row per text. Everything here is per-call CPU work kept off the event loop.
 import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import type { CallInput, CallOutput, PostProcess } from '../runner.js';
+import type { CallInput, CallOutput, PostProcess, ProbeResult } from '../runner.js';
 
 /** Transformer inputs the gateway knows how to fill, by their Hugging Face export names. */
 export const FEEDABLE_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
@@ -43,12 +43,15 @@ function fill(input: CallInput, sequence: number, value: 'ids' | 'mask', padId: 
   return out;
 }
 
-/** `post.output` must be resolved (outputFor). */
-export async function runCall(session: ort.InferenceSession, post: Required<PostProcess>, padId: number, input: CallInput): Promise<CallOutput> {
-  const started = performance.now();
-  const rows = input.lengths.length;
+function longest(input: CallInput): number {
   let sequence = 0;
-  for (let r = 0; r < rows; r++) sequence = Math.max(sequence, input.lengths[r]!);
+  for (let r = 0; r < input.lengths.length; r++) sequence = Math.max(sequence, input.lengths[r]!);
+  return sequence;
+}
+
+/** The graph's inputs for `input`, filled by name. */
+function feedsOf(session: ort.InferenceSession, input: CallInput, sequence: number, padId: number): Record<string, ort.Tensor> {
+  const rows = input.lengths.length;
   const dims = [rows, sequence];
   const feeds: Record<string, ort.Tensor> = {};
   for (const name of session.inputNames) {
@@ -56,12 +59,30 @@ export async function runCall(session: ort.InferenceSession, post: Required<Post
       name === 'input_ids' ? fill(input, sequence, 'ids', padId) : name === 'attention_mask' ? fill(input, sequence, 'mask', 0) : new BigInt64Array(rows * sequence);
     feeds[name] = new ort.Tensor('int64', data, dims);
   }
-  const result = await session.run(feeds, [post.output]);
+  return feeds;
+}
+
+/** One call, post-processed into rows. `post.output` must be resolved (outputFor). */
+export async function runCall(session: ort.InferenceSession, post: Required<PostProcess>, padId: number, input: CallInput): Promise<CallOutput> {
+  const started = performance.now();
+  const rows = input.lengths.length;
+  const sequence = longest(input);
+  const result = await session.run(feedsOf(session, input, sequence, padId), [post.output]);
   const tensor = result[post.output]!;
   if (tensor.type !== 'float32') throw new Error(`output ${post.output} is ${tensor.type}, expected float32`);
   const out = post.kind === 'softmax' ? softmaxRows(tensor, rows, post) : poolRows(tensor, rows, sequence, input.lengths, post);
   tensor.dispose();
   return { ...out, computeMs: performance.now() - started };
+}
+
+/** One call, reporting only the raw shape of `output` (how a folder's spec is fitted to its graph). */
+export async function probeCall(session: ort.InferenceSession, output: string, padId: number, input: CallInput): Promise<ProbeResult> {
+  const started = performance.now();
+  const result = await session.run(feedsOf(session, input, longest(input), padId), [output]);
+  const tensor = result[output]!;
+  const dims = [...tensor.dims];
+  tensor.dispose();
+  return { dims, computeMs: performance.now() - started };
 }
 
 function softmaxRows(t: ort.Tensor, rows: number, post: Required<Extract<PostProcess, { kind: 'softmax' }>>) {

@@ -5,13 +5,13 @@ import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { outputFor, type PostProcess } from '../runner.js';
 import { lowerThreadPriority } from '../thread-priority.js';
-import { runCall } from './run-call.js';
+import { probeCall, runCall } from './run-call.js';
 import { chooseProviders, sessionOptions } from './session-options.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
-let post: Required<PostProcess>;
+let post: Required<PostProcess> | undefined;
 let padId = 0;
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
@@ -26,12 +26,21 @@ port.on('message', async (msg: WorkerRequest) => {
         lowerThreadPriority(msg.nice);
         const { providers, unavailable } = chooseProviders(msg.settings.ORT_EXECUTION_PROVIDERS);
         session = await ort.InferenceSession.create(msg.file, sessionOptions(msg.settings, providers));
-        post = { ...msg.post, output: outputFor(msg.post, session.outputNames) } as Required<PostProcess>;
+        reply({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames], provider: providers[0]!, unavailable });
+        return;
+      }
+      case 'configure':
+        post = { ...msg.post, output: outputFor(msg.post, session!.outputNames) } as Required<PostProcess>;
         padId = msg.padId;
-        reply({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames], output: post.output, provider: providers[0]!, unavailable });
+        reply({ type: 'configured', id: msg.id, output: post.output });
+        return;
+      case 'probe': {
+        const out = await probeCall(session!, msg.output, msg.padId, msg);
+        reply({ type: 'probed', id: msg.id, dims: [...out.dims], computeMs: out.computeMs });
         return;
       }
       case 'run': {
+        if (!post) throw new Error('runner not configured');
         const out = await runCall(session!, post, padId, msg);
         const transfer = [out.values.buffer as ArrayBuffer];
         if (out.norms) transfer.push(out.norms.buffer as ArrayBuffer);

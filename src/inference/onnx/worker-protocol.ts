@@ -9,8 +9,6 @@ export interface InitRequest {
   settings: OnnxSettings;
   /** Nice steps to lower this thread (and the onnxruntime threads it starts) by. */
   nice: number;
-  post: PostProcess;
-  padId: number;
 }
 
 export interface RunRequest {
@@ -20,10 +18,17 @@ export interface RunRequest {
   lengths: Int32Array;
 }
 
-export type WorkerRequest = InitRequest | RunRequest | { type: 'ping'; id: number };
+export type WorkerRequest =
+  | InitRequest
+  | RunRequest
+  | { type: 'configure'; id: number; post: PostProcess; padId: number }
+  | { type: 'probe'; id: number; ids: Int32Array; lengths: Int32Array; output: string; padId: number }
+  | { type: 'ping'; id: number };
 
 export type WorkerReply =
-  | { type: 'ready'; inputNames: string[]; outputNames: string[]; output: string; provider: string; unavailable: string[] }
+  | { type: 'ready'; inputNames: string[]; outputNames: string[]; provider: string; unavailable: string[] }
+  | { type: 'configured'; id: number; output: string }
+  | { type: 'probed'; id: number; dims: number[]; computeMs: number }
   | { type: 'result'; id: number; values: Float32Array; width: number; norms?: Float32Array; computeMs: number }
   | { type: 'error'; id: number | null; message: string }
   | { type: 'pong'; id: number };

@@ -10,7 +10,11 @@ const TRUNCATE_ARG = {
   defaultValue: true,
   description: "Cut texts longer than the model's maxTokens (true) or refuse them with BAD_USER_INPUT (false).",
 } as const;
-const NORMALIZE_ARG = { nullable: true, defaultValue: true, description: 'Scale the vector to unit length.' } as const;
+const NORMALIZE_ARG = {
+  nullable: true,
+  description:
+    "Scale the vector to unit length. Omitted: as the model does (a sentence-transformers model normalises when its modules.json has a Normalize module; other models do).",
+} as const;
 
 @Resolver()
 export class InferenceResolver {

@@ -1,0 +1,137 @@
+// `models import`: puts an export into the model repository as the gateway will serve it. The export
+// is loaded first, from where it is (every weights variant it has: tokenizer, graph, probe and warm-up
+// inferences), then copied (or linked) under a hidden name and renamed into place, so the repository
+// never holds half a model, nor one that would stop the gateway starting.
+import { cp, mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { ModelLoadError } from '../errors/errors.js';
+import { loadModel } from './model-loader.js';
+import { readModelFolder, type FolderSpec } from './model-folder/read-model-folder.js';
+import type { ReadFrom } from './model-folder/read-from.js';
+import type { Variant } from './model-folder/weights.js';
+import { LocalRunner } from './onnx/local-runner.js';
+import type { OnnxSettings } from './onnx/session-options.js';
+import { ModelRegistry } from './model-registry.js';
+
+/** Model names: what a folder may be called and a request may name (`@` is kept for `name@version`). */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface ImportOptions {
+  /** The export's folder. */
+  source: string;
+  /** The model repository (MODELS_DIR). */
+  modelsDir: string;
+  /** Default: the source folder's name. */
+  name?: string;
+  /** Link the folder instead of copying it. */
+  link?: boolean;
+  settings: OnnxSettings;
+}
+
+export interface ImportReport {
+  name: string;
+  destination: string;
+  mode: 'copied' | 'linked';
+  files: number;
+  bytes: number;
+  /** What was read from which file (fp32 load). */
+  readFrom: ReadFrom;
+  /** Each weights variant loaded: its file and how long loading it took. */
+  loaded: { variant: Variant; file: string; ms: number }[];
+  warnings: string[];
+}
+
+/** A refusal of the import itself (bad name, clash); problems of the export are ModelLoadErrors. */
+export class ImportError extends Error {
+  override name = 'ImportError';
+}
+
+export async function importModel(options: ImportOptions): Promise<ImportReport> {
+  const source = path.resolve(options.source);
+  if (!(await stat(source).then((s) => s.isDirectory(), () => false))) throw new ImportError(`${options.source} is not a folder`);
+  const name = options.name ?? path.basename(source);
+  if (!MODEL_NAME.test(name)) {
+    throw new ImportError(`"${name}" cannot be a model name (letters, digits, . _ - ; at most 64; no @): choose one with --name`);
+  }
+  const modelsDir = path.resolve(options.modelsDir);
+  const destination = path.join(modelsDir, name);
+  if (await stat(destination).then(() => true, () => false)) {
+    throw new ImportError(`${destination} already exists: choose another name with --name, or remove that folder first`);
+  }
+
+  const warnings: string[] = [];
+  const loaded: ImportReport['loaded'] = [];
+  let readFrom: ReadFrom = {};
+  let spec: FolderSpec | undefined;
+  for (const variant of await variantsOf(source)) {
+    const started = performance.now();
+    const model = await loadModel(source, {
+      variant,
+      openRunner: (request) => LocalRunner.open(request.file, options.settings, (msg) => warnings.push(msg)),
+      log: (level, msg, fields) => {
+        if (level === 'warn') warnings.push(msg);
+        if (msg === 'model folder read' && loaded.length === 0) readFrom = fields.readFrom as ReadFrom;
+      },
+    });
+    loaded.push({ variant, file: model.file, ms: Math.round(performance.now() - started) });
+    await model.close();
+    spec ??= await readModelFolder(source, variant);
+  }
+  await checkAgainstRepository(modelsDir, name, spec!);
+
+  await mkdir(modelsDir, { recursive: true });
+  const staging = path.join(modelsDir, `.import-${name}-${process.pid}`);
+  await rm(staging, { recursive: true, force: true });
+  try {
+    if (options.link) await symlink(source, staging, 'dir');
+    // Dereferenced: a Hugging Face cache snapshot is links into its blob store.
+    else await cp(source, staging, { recursive: true, dereference: true, errorOnExist: true });
+    await readModelFolder(staging, 'fp32'); // the copy reads as the source did
+    await rename(staging, destination);
+  } catch (e) {
+    await rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+  const { files, bytes } = await sizeOf(destination);
+  return { name, destination, mode: options.link ? 'linked' : 'copied', files, bytes, readFrom, loaded, warnings };
+}
+
+/** fp32, and the int8 variant too when the folder has its own int8 file. */
+async function variantsOf(folder: string): Promise<Variant[]> {
+  const fp32 = await readModelFolder(folder, 'fp32');
+  const int8 = await readModelFolder(folder, 'quantized');
+  const out: Variant[] = [];
+  if (!fp32.warnings.length) out.push('fp32');
+  if (!int8.warnings.length) out.push('quantized');
+  return out.length > 0 ? out : ['fp32'];
+}
+
+/** What would stop the gateway starting with the new model beside the others: a second default, a missing fallback. */
+async function checkAgainstRepository(modelsDir: string, name: string, spec: FolderSpec): Promise<void> {
+  const others = await ModelRegistry.discover(modelsDir).then((r) => r.names, () => [] as readonly string[]);
+  const fallback = spec.modelJson.fallback;
+  if (fallback && !others.includes(fallback)) {
+    throw new ModelLoadError(spec.folder, `model.json fallback "${fallback}" is not a model in ${modelsDir}: import it first, or remove "fallback"`);
+  }
+  if (!spec.modelJson.default) return;
+  for (const other of others) {
+    const folder = path.join(modelsDir, other);
+    const otherSpec = await readModelFolder(folder, 'fp32').catch(() => undefined);
+    if (otherSpec?.modelJson.default && otherSpec.task === spec.task) {
+      throw new ImportError(
+        `${name} is marked default for ${spec.task} (its model.json), and so is ${other} (${path.join(folder, 'model.json')}): keep "default": true in one of them`,
+      );
+    }
+  }
+}
+
+async function sizeOf(dir: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    files++;
+    bytes += (await stat(path.join(entry.parentPath, entry.name))).size;
+  }
+  return { files, bytes };
+}
