@@ -20,6 +20,9 @@ try {
 }
 
 const log = createLogger(config.LOG_LEVEL);
+// Node's own process warnings (deprecations, listener counts) become JSON log lines, not plain text on stderr.
+process.removeAllListeners('warning');
+process.on('warning', (w) => log.warn({ warning: w.name, detail: w.message }, 'node process warning'));
 let starting: Promise<Gateway> | undefined;
 let stopping = false;
 

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseApiKeys, readApiKeysFile, SHA256_HEX, type ApiKeyEntry } from './api-keys-file.js';
 
 /** The repository's models/ folder, found from this file so that the cwd does not matter. */
 const BUILT_IN_MODELS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
@@ -13,6 +14,16 @@ const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
 const executionProvider = z.enum(['cpu', 'cuda']);
+
+/** A comma-separated list, trimmed, empty items dropped. */
+const list = () =>
+  z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
+
+/** An http(s) origin as browsers send it: scheme, host, optional port; no path. */
+const ORIGIN = /^https?:\/\/[^/\s?#]+$/;
 
 export const configSchema = z.object({
   /** PORT: TCP port of the HTTP server; 0 picks a free one (tests). */
@@ -159,9 +170,93 @@ export const configSchema = z.object({
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** LOG_LEVEL: pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // ---- facing the internet (docs/security.md) ------------------------------------------------
+  /** NODE_ENV: `production` turns introspection and field suggestions off unless set below. */
+  NODE_ENV: z.string().optional(),
+  /** GRAPHQL_INTROSPECTION: answer __schema/__type queries. Default: on, off when NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: z.stringbool().optional(),
+  /** GRAPHQL_SUGGESTIONS: "Did you mean ...?" in validation errors. Default: on, off when NODE_ENV=production. */
+  GRAPHQL_SUGGESTIONS: z.stringbool().optional(),
+  /**
+   * GRAPHQL_MAX_QUERY_CHARS: longest query document, in characters (texts longer than this go in
+   * variables). Refused with QUERY_TOO_COMPLEX (limit: size) before it is parsed.
+   */
+  GRAPHQL_MAX_QUERY_CHARS: int(262_144, 1024),
+  /**
+   * GRAPHQL_MAX_TOKENS: most lexical tokens in a document (a string literal is one token); parsing
+   * stops there, before validation, whose cost grows with the square of repeated fields.
+   */
+  GRAPHQL_MAX_TOKENS: int(1000, 50),
+  /** GRAPHQL_MAX_ALIASES: most aliased fields in an operation (fragments counted once). */
+  GRAPHQL_MAX_ALIASES: int(15, 0),
+  /** GRAPHQL_MAX_DEPTH: deepest field nesting (introspection exempt). */
+  GRAPHQL_MAX_DEPTH: int(6, 1),
+  /** GRAPHQL_MAX_DIRECTIVES: most directives in an operation. */
+  GRAPHQL_MAX_DIRECTIVES: int(20, 0),
+  /** GRAPHQL_MAX_COST: most field cost (graphql-armor: objects 2, scalars 1, x1.5 per level) in an operation. */
+  GRAPHQL_MAX_COST: int(5000, 1),
+  /**
+   * GRAPHQL_MAX_FIELD_REPEATS: most times one response name may be selected in one selection set
+   * (fragments included). Validation compares every such pair, so 1,000 repeats cost a second.
+   */
+  GRAPHQL_MAX_FIELD_REPEATS: int(20, 1),
+  /** MAX_JSON_DEPTH: deepest nesting of arrays and objects in a request body or GET variables. */
+  MAX_JSON_DEPTH: int(32, 2, 10_000),
+  /** MAX_JSON_VALUES: most arrays, objects and list items in a request body (parsing millions blocks the server). */
+  MAX_JSON_VALUES: int(10_000, 16),
+  /** MAX_OPERATION_TEXTS: most texts one operation may process, aliases and batch items together. */
+  MAX_OPERATION_TEXTS: int(512, 1),
+  /**
+   * MAX_OPERATION_TOKENS: most tokens one operation may process, estimated before it runs as
+   * min(model maxTokens, characters + special tokens) per text. Default: a full batch of 256 texts at 512 tokens.
+   */
+  MAX_OPERATION_TOKENS: int(131_072, 1),
+  /**
+   * CORS_ORIGINS: browser origins allowed to call /graphql from another site, comma-separated
+   * (`https://app.example.com`), or `*` for any. Default: none (browsers on other origins are refused).
+   */
+  CORS_ORIGINS: list().pipe(z.array(z.union([z.literal('*'), z.string().regex(ORIGIN, 'expected an origin like https://app.example.com')]))),
+  /** CORS_MAX_AGE_SECONDS: how long browsers may cache a preflight answer. */
+  CORS_MAX_AGE_SECONDS: int(600, 0, 86_400),
+  /**
+   * API_KEYS_FILE: JSON file of API keys (SHA-256 digests, per-key models and rates; docs/security.md).
+   * When this or API_KEYS is set, every /graphql request needs a key. Default: unset, no keys.
+   */
+  API_KEYS_FILE: z.string().min(1).optional(),
+  /** API_KEYS: the same document inline (for secrets mounted as variables); not with API_KEYS_FILE. */
+  API_KEYS: z.string().min(1).optional(),
+  /**
+   * METRICS_TOKEN_SHA256: SHA-256 digests (hex, comma-separated) of bearer tokens that may read
+   * /metrics; when set, /metrics needs one. Independent of API keys. Default: unset, /metrics open.
+   */
+  METRICS_TOKEN_SHA256: list().pipe(z.array(z.string().regex(SHA256_HEX, 'expected 64 lowercase hex digits'))),
+  /**
+   * TRUST_PROXY_HOPS: reverse proxies in front of the gateway that append to X-Forwarded-For; the
+   * client address (identity of anonymous clients) is then read that many entries from the right.
+   * 0 (default): the peer address; X-Forwarded-For is ignored (a client could write anything there).
+   */
+  TRUST_PROXY_HOPS: int(0, 0, 16),
+  /**
+   * RATE_LIMIT_TOKENS_PER_SECOND: refill rate of each client's token bucket (per API key, or per client
+   * address when anonymous), in model tokens; shared by replicas through REDIS_URL. 0 (default): off.
+   */
+  RATE_LIMIT_TOKENS_PER_SECOND: z.coerce.number().min(0).default(0),
+  /** RATE_LIMIT_BURST_TOKENS: size of a bucket (what a client may spend at once). Default: 10 seconds of the rate. */
+  RATE_LIMIT_BURST_TOKENS: int(0, 0),
+  /** RATE_LIMIT_MIN_TOKENS: least an operation is charged, so that floods of cheap queries are limited too. */
+  RATE_LIMIT_MIN_TOKENS: int(10, 0),
 });
 
-export type Config = z.infer<typeof configSchema>;
+type RawConfig = z.infer<typeof configSchema>;
+
+/** The configuration with every default resolved (some depend on other variables). */
+export type Config = Omit<RawConfig, 'GRAPHQL_INTROSPECTION' | 'GRAPHQL_SUGGESTIONS' | 'API_KEYS' | 'API_KEYS_FILE'> & {
+  GRAPHQL_INTROSPECTION: boolean;
+  GRAPHQL_SUGGESTIONS: boolean;
+  /** Keys from API_KEYS_FILE or API_KEYS; undefined when keys are off. */
+  apiKeys: ApiKeyEntry[] | undefined;
+};
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -170,7 +265,28 @@ export class ConfigError extends Error {
 /** Reads the configuration from `env`; throws ConfigError listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const { GRAPHQL_INTROSPECTION, GRAPHQL_SUGGESTIONS, API_KEYS, API_KEYS_FILE, ...rest } = parsed.data;
+  const development = rest.NODE_ENV !== 'production';
+  return {
+    ...rest,
+    GRAPHQL_INTROSPECTION: GRAPHQL_INTROSPECTION ?? development,
+    GRAPHQL_SUGGESTIONS: GRAPHQL_SUGGESTIONS ?? development,
+    RATE_LIMIT_BURST_TOKENS: rest.RATE_LIMIT_BURST_TOKENS || Math.ceil(rest.RATE_LIMIT_TOKENS_PER_SECOND * 10),
+    apiKeys: loadKeys(API_KEYS_FILE, API_KEYS),
+  };
+}
+
+function loadKeys(file: string | undefined, inline: string | undefined): ApiKeyEntry[] | undefined {
+  if (file && inline) throw new ConfigError('invalid configuration:\n  API_KEYS: set API_KEYS_FILE or API_KEYS, not both');
+  try {
+    if (file) return readApiKeysFile(file);
+    if (inline) return parseApiKeys(inline);
+  } catch (e) {
+    throw new ConfigError(`invalid configuration:\n  ${file ? 'API_KEYS_FILE' : 'API_KEYS'}: ${(e as Error).message}`);
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 // What every resolver gets: the services, never the models or sessions themselves.
+import type { KeyIdentity } from '../access/api-keys.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
 import type { HealthService } from '../service/health.js';
 import type { NlpService } from '../service/nlp-service.js';
@@ -17,8 +18,10 @@ export interface GatewayContext {
   health: HealthService;
   /** X-Request-Id of the request (the client's, when it sent a valid one). */
   requestId: string;
-  /** Who is asking (API key id, or peer address when anonymous): the unit of fair shares and limits. */
+  /** Who is asking (`key:<id>`, or `addr:<ip>` when anonymous): the unit of fair shares and limits. */
   client: string;
+  /** The caller's API key (its id, model scopes, rate) when keys are on; never the key itself. */
+  key?: KeyIdentity;
   usage: RequestUsage;
   /** Aborted when the HTTP client goes away before its answer is sent. */
   signal: AbortSignal;

@@ -1,5 +1,7 @@
-// Apollo Server for the gateway schema: no landing page from a CDN, no batched HTTP requests, CSRF
-// prevention on, errors through the one formatter, telemetry as plugins. Lean on purpose: the
+// Apollo Server for the gateway schema: no landing page from a CDN, no batched HTTP requests, no
+// automatic persisted queries (an unbounded way to store documents we do not need), CSRF prevention
+// on, introspection and suggestions as configured, the document token limit at parse time, errors
+// through the one formatter, Apollo's own log lines as JSON, telemetry as plugins. Lean on purpose: the
 // cache-control plugin (which wraps every resolver) is off, and the gateway, not Apollo, handles
 // SIGTERM/SIGINT (Apollo would otherwise stop itself on them unless NODE_ENV is `test`) and drains the
 // HTTP server (server/http-drain.ts: one deadline for the whole shutdown, not Apollo's second one).
@@ -14,14 +16,23 @@ export interface ApolloOptions {
   schema: GraphQLSchema;
   log: Logger;
   plugins: ApolloServerPlugin<GatewayContext>[];
+  introspection: boolean;
+  /** "Did you mean ...?" in validation errors. */
+  suggestions: boolean;
+  /** Most tokens in a document; parsing stops there, before validation. */
+  maxTokens: number;
 }
 
-export function createApollo({ schema, log, plugins }: ApolloOptions): ApolloServer<GatewayContext> {
+export function createApollo({ schema, log, plugins, introspection, suggestions, maxTokens }: ApolloOptions): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
     schema,
+    logger: log.child({ component: 'apollo' }),
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
-    introspection: true,
+    persistedQueries: false,
+    introspection,
+    hideSchemaDetailsFromClientErrors: !suggestions,
+    parseOptions: { maxTokens },
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false,
     formatError: makeFormatError((error) => log.error({ err: error }, 'internal error in a request')),

@@ -19,6 +19,7 @@ import { createApollo } from './apollo.js';
 import type { BaseContext } from './graphql-handler.js';
 import { closeHttpServer } from './http-drain.js';
 import { createRequestHandler } from './http-routes.js';
+import { createProtection } from './protection.js';
 import { RequestTracker } from './request-tracker.js';
 
 export interface Gateway {
@@ -116,10 +117,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const context: BaseContext = { nlp: new NlpService(registry, path, config, telemetry.requestTag), registry, health };
 
   const httpServer = createServer();
+  const schema = await buildGatewaySchema();
+  const protection = createProtection(config, schema, registry, telemetry.metrics, log);
   const apollo = createApollo({
-    schema: await buildGatewaySchema(),
+    schema,
     log,
-    plugins: telemetry.apolloPlugins((name) => registry.names.includes(name)),
+    plugins: [protection.admission, ...telemetry.apolloPlugins((name) => registry.names.includes(name))],
+    introspection: config.GRAPHQL_INTROSPECTION,
+    suggestions: config.GRAPHQL_SUGGESTIONS,
+    maxTokens: config.GRAPHQL_MAX_TOKENS,
   });
   await apollo.start();
   const requests = new RequestTracker();
@@ -131,7 +137,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       health,
       metrics: telemetry.metrics.registry,
       requests,
-      maxBodyBytes: config.MAX_BODY_BYTES,
+      ...protection,
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+      onRefused: telemetry.onRefused,
       retryAfterSeconds: 1,
       onError: (error) => log.error({ err: error }, 'unhandled error in a route'),
     }),
@@ -190,6 +198,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         await apollo.stop();
         await ready.catch(() => undefined);
         // Texts not started fail now; calls in progress finish before their threads stop.
+        protection.close();
         path.close();
         await Promise.all([registry.close(), cache?.close(), encoding.close(), alsoClose?.()]);
       })();

@@ -15,7 +15,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export function sendError(
   res: ServerResponse,
   status: number,
-  code: ErrorCode,
+  code: ErrorCode | string,
   message: string,
   headers: Headers = {},
   details: Record<string, unknown> = {},

@@ -1,11 +1,14 @@
 // Every HTTP route of the gateway on one node:http handler: /graphql (Apollo), /healthz (alive),
 // /readyz (ready for traffic), /metrics (Prometheus). /graphql answers 503 with Retry-After while
 // models load and while draining, never 200 with an error, so that load balancers and clients retry
-// elsewhere.
+// elsewhere; it answers CORS preflights (OPTIONS) for the allowed origins. /metrics can be protected
+// by its own bearer tokens.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { presentedCredential, type DigestSet } from '../access/credentials.js';
 import { ErrorCode } from '../errors/codes.js';
 import type { HealthService } from '../service/health.js';
+import type { Cors } from './cors.js';
 import { graphqlHandler, type GraphQLHandlerOptions } from './graphql-handler.js';
 import { sendError, sendJson } from './http-reply.js';
 import type { RequestTracker } from './request-tracker.js';
@@ -13,6 +16,9 @@ import type { RequestTracker } from './request-tracker.js';
 export interface RoutesOptions extends GraphQLHandlerOptions {
   health: HealthService;
   metrics: Registry;
+  /** Digests of the tokens that may read /metrics; undefined: open. */
+  metricsTokens: DigestSet<true> | undefined;
+  cors: Cors;
   requests: RequestTracker;
   /** Seconds a client is told to wait (Retry-After) while the gateway loads or drains. */
   retryAfterSeconds: number;
@@ -20,23 +26,34 @@ export interface RoutesOptions extends GraphQLHandlerOptions {
   onError: (error: unknown) => void;
 }
 
+type Route = (req: IncomingMessage, res: ServerResponse, search: string) => void | Promise<void>;
+
 export function createRequestHandler(options: RoutesOptions) {
-  const { health, metrics, requests, retryAfterSeconds } = options;
+  const { health, metrics, metricsTokens, cors, requests, retryAfterSeconds } = options;
   const graphql = graphqlHandler(options);
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, search: string) => void | Promise<void>> = {
+  const routes: Record<string, Route> = {
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'alive' }),
     '/readyz': (_req, res) => {
       const models = health.report().models.map(({ name, ready }) => ({ name, ready }));
       const status = health.ready ? 'ready' : health.isDraining ? 'draining' : 'loading';
       sendJson(res, health.ready ? 200 : 503, { status, models });
     },
-    '/metrics': async (_req, res) => {
+    '/metrics': async (req, res) => {
+      if (metricsTokens && !metricsTokens.match(presentedCredential(req.headers) ?? '')) {
+        return sendError(res, 401, ErrorCode.UNAUTHENTICATED, '/metrics needs a bearer token', { 'www-authenticate': 'Bearer realm="metrics"' });
+      }
       const text = await metrics.metrics();
       res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
       res.end(text);
     },
     '/graphql': (req, res, search) => {
+      if (req.method === 'OPTIONS') {
+        const outcome = cors.preflight(req, res);
+        if (outcome !== 'allowed') sendError(res, 403, ErrorCode.FORBIDDEN, `CORS preflight refused: ${outcome} not allowed`);
+        return;
+      }
+      cors.decorate(req, res);
       if (!health.ready) {
         // Refused with a clean 503 (and, when draining, Connection: close) rather than a reset.
         const retry = { 'retry-after': retryAfterSeconds };
@@ -55,10 +72,10 @@ export function createRequestHandler(options: RoutesOptions) {
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
     const search = q < 0 ? '' : url.slice(q);
-    const route = routes[pathname];
-    if (!route) return sendJson(res, 404, { errors: [{ message: `no route ${pathname}`, extensions: { code: 'NOT_FOUND' } }] });
+    const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+    if (!route) return sendError(res, 404, ErrorCode.NOT_FOUND, 'no such route');
     if (pathname !== '/graphql' && req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendJson(res, 405, { errors: [{ message: `${req.method} not allowed on ${pathname}` }] }, { allow: 'GET, HEAD' });
+      return sendError(res, 405, ErrorCode.METHOD_NOT_ALLOWED, `${req.method} not allowed on ${pathname}`, { allow: 'GET, HEAD' });
     }
     Promise.resolve()
       .then(() => route(req, res, search))

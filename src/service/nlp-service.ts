@@ -3,7 +3,7 @@
 // per model (DataLoader) so that the path looks them up, tokenizes them and queues them together.
 import DataLoader from 'dataloader';
 import type { Config } from '../config/config.js';
-import { BadInputError } from '../errors/errors.js';
+import { BadInputError, ForbiddenError } from '../errors/errors.js';
 import type { Model } from '../inference/model.js';
 import type { Task } from '../inference/model-spec.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
@@ -48,6 +48,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Counts what the request cost (texts, tokens), for limits. */
   usage?: RequestUsage;
+  /** Whether the caller may use a model (its API key's scopes); absent: any model. */
+  allowsModel?: (model: string) => boolean;
 }
 
 export interface EmbedOptions extends RequestOptions {
@@ -91,6 +93,9 @@ export class NlpService {
   private async run(task: Task, texts: readonly string[], options: RequestOptions, single: boolean): Promise<PathAnswer[]> {
     this.checkTexts(texts, single);
     const model = this.registry.resolve(options.model, task);
+    if (options.allowsModel && !options.allowsModel(model.name)) {
+      throw new ForbiddenError(`this API key may not call model "${model.name}"`, { model: model.name });
+    }
     const truncate = options.truncate ?? true;
     const loader = this.loaderOf(model);
     const { client, signal } = options;

@@ -1,10 +1,12 @@
 // Request metrics per top-level GraphQL field (an "operation" of this API: classify, embed, ...),
-// and errors by their public code. Counted once per request when the response is ready, from the
+// and errors by their public code. A field whose client went away counts as status "cancelled", not
+// "error": it says nothing about the gateway. Counted once per request when the response is ready, from the
 // operation and the result: no per-field hook wraps the resolvers. Labels are bounded: field names
 // come from the schema, model names from the model repository, codes from the ErrorCode enum or
 // GraphQL's own codes.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Counter, Histogram } from 'prom-client';
+import { ErrorCode } from '../errors/codes.js';
 import { publicCode } from '../errors/format-error.js';
 
 export interface RequestMetrics {
@@ -29,7 +31,13 @@ export function metricsPlugin(metrics: RequestMetrics, isModel: (name: string) =
           if (!operation) return; // parse or validation failed: counted by didEncounterErrors
           const seconds = (performance.now() - started) / 1000;
           const data = response.body.kind === 'single' ? response.body.singleResult.data : undefined;
-          const failed = new Set(errors?.map((e) => e.path?.[0]));
+          // Errors by response key; one without a path refused the whole request.
+          const codes = new Map(errors?.map((e) => [e.path?.[0], publicCode(e)]));
+          const whole = codes.get(undefined);
+          const statusOf = (key: string) => {
+            const code = codes.get(key) ?? whole;
+            return code === undefined ? 'ok' : code === ErrorCode.CLIENT_CLOSED_REQUEST ? 'cancelled' : 'error';
+          };
           for (const selection of operation.selectionSet.selections) {
             if (selection.kind !== 'Field') continue;
             const operationName = selection.name.value;
@@ -38,7 +46,7 @@ export function metricsPlugin(metrics: RequestMetrics, isModel: (name: string) =
             const value = asked?.kind === 'StringValue' ? asked.value : asked?.kind === 'Variable' ? request.variables?.[asked.name.value] : undefined;
             const named = typeof value === 'string' && isModel(value) ? value : undefined;
             const model = modelOf(data?.[key]) ?? named ?? 'none';
-            metrics.requests.inc({ model, operation: operationName, status: failed.has(key) ? 'error' : 'ok' });
+            metrics.requests.inc({ model, operation: operationName, status: statusOf(key) });
             metrics.duration.observe({ model, operation: operationName }, seconds);
           }
         },

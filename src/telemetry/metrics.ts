@@ -24,8 +24,10 @@ export class GatewayMetrics {
   private readonly cacheRequests: Counter<'tier' | 'result'>;
   private readonly circuit: Gauge<'model'>;
   private readonly fallbacks: Counter<'model' | 'fallback'>;
+  private readonly rateLimit: Counter<'store' | 'result'>;
   private readonly restarts: Counter<'model' | 'reason'>;
   private redisUp: (() => number | undefined) | undefined;
+  private rateLimitRedisUp: (() => number) | undefined;
   private path: InferencePath | undefined;
 
   constructor() {
@@ -50,6 +52,15 @@ export class GatewayMetrics {
     this.cacheRequests = counter('nlp_cache_requests_total', 'Result cache lookups by tier (memory, redis) and result (hit, miss, error, corrupt, skipped)', ['tier', 'result']);
     this.circuit = new Gauge({ name: 'nlp_circuit_state', help: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open', labelNames: ['model'], registers });
     this.fallbacks = counter('nlp_fallback_total', 'Texts answered by a fallback model because the requested model could not answer', ['model', 'fallback']);
+    this.rateLimit = counter(
+      'nlp_ratelimit_decisions_total',
+      'Rate-limit decisions by where the bucket was (redis: shared; local: this process, also while Redis is down) and result (allowed, limited)',
+      ['store', 'result'],
+    );
+    polledGauge(this.registry, 'nlp_ratelimit_redis_up', 'Shared rate-limit buckets reachable: 1 connected, 0 down (absent without Redis or rate limits)', [], (set) => {
+      const up = this.rateLimitRedisUp?.();
+      if (up !== undefined) set({}, up);
+    });
 
     this.restarts = counter('nlp_worker_restarts_total', 'Inference workers replaced, by reason (died, timeout: overran MODEL_TIMEOUT_MS)', ['model', 'reason']);
 
@@ -125,6 +136,20 @@ export class GatewayMetrics {
   watchRedis(read: () => number | undefined): void {
     this.redisUp = read;
   }
+
+  /** Where the rate-limit Redis gauge reads from. */
+  watchRateLimitRedis(read: () => number): void {
+    this.rateLimitRedisUp = read;
+  }
+
+  readonly observeRateLimit = (store: 'redis' | 'local', allowed: boolean): void => {
+    this.rateLimit.inc({ store, result: allowed ? 'allowed' : 'limited' });
+  };
+
+  /** A request refused before GraphQL ran (auth, body, document limits): an error of no operation. */
+  readonly observeRefused = (code: string): void => {
+    this.request.errors.inc({ operation: 'none', code });
+  };
 
   readonly observeCacheLookup = (tier: string, result: string): void => {
     this.cacheRequests.inc({ tier, result });

@@ -1,43 +1,83 @@
 // One structured log line per GraphQL request: request id, trace id, operation, fields, outcome, time,
-// and the size and a short hash of the texts sent. Never the texts.
+// the caller's key id, the model work it caused, and the size and a short hash of the texts sent.
+// Never the texts, and no other free text a client chooses: the operation name is logged only when
+// it names an operation of the document and reads like a program's identifier, else as a hash.
+// A request whose client went away is logged at debug: it says nothing about the gateway's health.
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { trace } from '@opentelemetry/api';
+import type { DocumentNode } from 'graphql';
 import type { Logger } from 'pino';
+import { ErrorCode } from '../errors/codes.js';
 import { publicCode } from '../errors/format-error.js';
+import type { GatewayContext } from '../schema/context.js';
 
-/** Strings found in the variables: how much text was sent and a hash to correlate repeats. */
-function textDigest(variables: Record<string, unknown> | undefined): { chars: number; hash?: string } {
-  const strings: string[] = [];
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') strings.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(variables);
-  if (strings.length === 0) return { chars: 0 };
+/** Values walked at most to digest the texts of one request; the digest says when it stopped. */
+const MAX_VALUES = 20_000;
+/**
+ * Characters of each text the hash covers (with its length): enough to tell repeats apart, and an
+ * 8 MiB batch costs 2 ms of hashing instead of 40.
+ */
+const HASHED_CHARS = 4096;
+/** A GraphQL name of reasonable length without long digit runs (phone numbers, ids of people). */
+const PLAIN_NAME = /^(?!.*\d{5})[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+
+/** Strings found in the variables: how much text was sent and a hash (of each one's start and length) to correlate repeats. */
+export function textDigest(variables: Record<string, unknown> | undefined): { chars: number; hash?: string; partial?: true } {
   const hash = createHash('sha256');
-  for (const s of strings) hash.update(s).update('\u0000');
-  return { chars: strings.reduce((n, s) => n + s.length, 0), hash: hash.digest('hex').slice(0, 12) };
+  let chars = 0;
+  let strings = 0;
+  let seen = 0;
+  // Iterative, so that no nesting can overflow the stack; bounded, so that no size can stall the loop.
+  const stack: unknown[] = [variables];
+  while (stack.length > 0 && seen < MAX_VALUES) {
+    const v = stack.pop();
+    seen++;
+    if (typeof v === 'string') {
+      hash.update(v.length > HASHED_CHARS ? v.slice(0, HASHED_CHARS) : v).update(`\u0000${v.length}\u0000`);
+      chars += v.length;
+      strings++;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (v && typeof v === 'object') {
+      const values = Object.values(v);
+      for (let i = values.length - 1; i >= 0; i--) stack.push(values[i]);
+    }
+  }
+  const partial = stack.length > 0 ? { partial: true as const } : {};
+  if (strings === 0) return { chars: 0, ...partial };
+  return { chars, hash: hash.digest('hex').slice(0, 12), ...partial };
 }
 
-export function requestLogPlugin(log: Logger): ApolloServerPlugin<{ requestId?: string }> {
+/** How the operation is named in logs: its name when it is one of the document's and plain; a hash otherwise. */
+export function loggedOperationName(name: string | null | undefined, document: DocumentNode | undefined): string | null {
+  if (!name) return null;
+  const defined = document?.definitions.some((d) => d.kind === 'OperationDefinition' && d.name?.value === name);
+  if (defined && PLAIN_NAME.test(name)) return name;
+  return `#${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+}
+
+export function requestLogPlugin(log: Logger): ApolloServerPlugin<Pick<GatewayContext, 'requestId' | 'key' | 'usage'>> {
   return {
     async requestDidStart({ request, contextValue }) {
       const started = performance.now();
       const traceId = trace.getActiveSpan()?.spanContext().traceId;
       return {
-        async willSendResponse({ response, errors, operation }) {
+        async willSendResponse({ response, errors, operation, document }) {
           const fields = operation?.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [s.name.value] : [])) ?? [];
           const status = response.http.status ?? 200;
-          log.info(
+          const codes = errors?.map((e) => publicCode(e));
+          const gone = codes?.includes(ErrorCode.CLIENT_CLOSED_REQUEST) ?? false;
+          log[gone ? 'debug' : 'info'](
             {
               requestId: contextValue.requestId,
               traceId,
-              operation: request.operationName ?? null,
+              key: contextValue.key?.id,
+              operation: loggedOperationName(request.operationName ?? operation?.name?.value, document),
               fields,
               status,
-              errors: errors?.map((e) => publicCode(e)),
+              errors: codes,
+              cost: contextValue.usage ? { ...contextValue.usage } : undefined,
               ms: Math.round((performance.now() - started) * 10) / 10,
               input: textDigest(request.variables as Record<string, unknown> | undefined),
             },

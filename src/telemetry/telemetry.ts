@@ -57,6 +57,15 @@ export class Telemetry {
     scheduler: (model) => this.schedulerObserver(model),
   };
 
+  /** A request answered before GraphQL ran: logged like any request (debug when its client went away), counted by code. */
+  readonly onRefused = (request: { requestId: string; status: number; code: string; key?: string; ms: number }): void => {
+    this.metrics.observeRefused(request.code);
+    this.log[request.status === 499 ? 'debug' : 'info'](
+      { requestId: request.requestId, key: request.key, status: request.status, errors: [request.code], ms: Math.round(request.ms * 10) / 10 },
+      'graphql request refused',
+    );
+  };
+
   readonly onCacheLookup = (tier: string, result: string): void => {
     this.metrics.observeCacheLookup(tier, result);
   };

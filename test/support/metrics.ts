@@ -13,8 +13,9 @@ export function sample(text: string, name: string, labels: Record<string, string
   return total;
 }
 
-export async function scrape(base: string): Promise<string> {
-  const res = await fetch(`${base}/metrics`);
+/** `token`: the bearer token /metrics needs when METRICS_TOKEN_SHA256 is set. */
+export async function scrape(base: string, token?: string): Promise<string> {
+  const res = await fetch(`${base}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   return res.text();
 }

@@ -25,7 +25,7 @@ export class InferenceResolver {
     @Arg('truncate', () => Boolean, TRUNCATE_ARG) truncate: boolean | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<ClassificationResult> {
-    const [result] = await ctx.nlp.classify([text], { model, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage }, true);
+    const [result] = await ctx.nlp.classify([text], { model, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows }, true);
     return result!;
   }
 
@@ -36,7 +36,7 @@ export class InferenceResolver {
     @Arg('truncate', () => Boolean, TRUNCATE_ARG) truncate: boolean | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<ClassificationResult[]> {
-    return ctx.nlp.classify(texts, { model, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage });
+    return ctx.nlp.classify(texts, { model, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows });
   }
 
   @Query(() => Embedding, { description: 'Embeds one text.' })
@@ -47,7 +47,7 @@ export class InferenceResolver {
     @Arg('truncate', () => Boolean, TRUNCATE_ARG) truncate: boolean | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<Embedding> {
-    const [result] = await ctx.nlp.embed([text], { model, normalize, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage }, true);
+    const [result] = await ctx.nlp.embed([text], { model, normalize, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows }, true);
     return toEmbedding(result!);
   }
 
@@ -59,7 +59,7 @@ export class InferenceResolver {
     @Arg('truncate', () => Boolean, TRUNCATE_ARG) truncate: boolean | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<Embedding[]> {
-    const results = await ctx.nlp.embed(texts, { model, normalize, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage });
+    const results = await ctx.nlp.embed(texts, { model, normalize, truncate, client: ctx.client, signal: ctx.signal, usage: ctx.usage, allowsModel: ctx.key?.allows });
     return results.map(toEmbedding);
   }
 }
