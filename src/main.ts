@@ -1,37 +1,6 @@
-// Entry point: configuration, then the gateway, then signal handling.
+// Entry point of the server process (`node --import ./dist/instrumentation.js dist/main.js`, as a
+// container runs it); `nlp-gateway serve` runs the same.
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from './config/config.js';
-import { startGateway } from './server/gateway.js';
-import { createLogger, flushLogs } from './telemetry/logger.js';
-import { stopTracing } from './telemetry/tracing.js';
+import { runServer } from './server/run-server.js';
 
-let config;
-try {
-  config = loadConfig();
-} catch (e) {
-  if (!(e instanceof ConfigError)) throw e;
-  console.error(e.message);
-  process.exit(2);
-}
-
-const log = createLogger(config.LOG_LEVEL);
-try {
-  const gateway = await startGateway(config, log);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      log.info({ signal }, 'shutdown requested');
-      gateway.shutdown().then(
-        () => stopTracing().then(() => flushLogs(log)).then(() => process.exit(0)),
-        (e) => {
-          log.error({ err: e }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
-  await gateway.ready;
-} catch (e) {
-  log.fatal({ err: e }, 'start-up failed');
-  await flushLogs(log);
-  process.exit(1);
-}
+await runServer();

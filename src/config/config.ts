@@ -14,12 +14,16 @@ const int = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 const executionProvider = z.enum(['cpu', 'cuda']);
 
-export const configSchema = z.object({
+/** The declared variables; configSchema adds the defaults that depend on other variables. */
+export const configFields = z.object({
   /** PORT: TCP port of the HTTP server; 0 picks a free one (tests). */
   PORT: int(4000, 0, 65535),
   /** HOST: address to bind; 0.0.0.0 so that containers can be reached. */
   HOST: z.string().min(1).default('0.0.0.0'),
-  /** MODELS_DIR: model repository, one folder per model (Hugging Face layout + model.json). */
+  /**
+   * MODELS_DIR: model repository, one folder per model (Hugging Face layout + model.json).
+   * @default models/ of this repository
+   */
   MODELS_DIR: z.string().min(1).default(BUILT_IN_MODELS),
   /** MAX_TEXT_CHARS: longest text accepted, in characters (UTF-16 code units), before tokenizing. */
   MAX_TEXT_CHARS: int(200_000, 1),
@@ -45,17 +49,20 @@ export const configSchema = z.object({
    * BATCH_MAX_PADDING_RATIO: a hard cap on padded tokens per real token in one call (1.3 = at most 30%
    * padding). Unset (default): no cap; each batch is cut where the model's measured call cost says
    * padding costs more than another call (see inference/padding-plan.ts).
+   * @default unset (no cap)
    */
   BATCH_MAX_PADDING_RATIO: z.coerce.number().min(1).default(Number.POSITIVE_INFINITY),
   /**
    * INFERENCE_WORKERS: worker threads per model running onnxruntime; 0 runs it on the main thread.
    * Default: 2 (1 on a single core). Measured on 2 cores, two single-threaded workers beat one worker
    * with two threads (npm run bench). With a GPU provider, 1 is enough.
+   * @default 2 (1 on a single core)
    */
   INFERENCE_WORKERS: int(Math.min(2, availableParallelism()), 0, 64),
   /**
    * TOKENIZER_THREADS: threads that turn texts into token ids, so that the event loop does not (a third
    * of a small model's work per request). 0 tokenizes on the event loop. Default: 1 (0 on one core).
+   * @default 1 (0 on a single core)
    */
   TOKENIZER_THREADS: int(Math.min(1, availableParallelism() - 1), 0, 64),
   /**
@@ -81,6 +88,7 @@ export const configSchema = z.object({
    * idle (light load), so that a lone request gets every core instead of one worker's share; the
    * first worker keeps a second session for it. 0 turns it off. Default: every core, when that is more
    * than a worker's share. Costs one more session's memory per model; off when the first provider is a GPU.
+   * @default every core
    */
   INFERENCE_SOLO_THREADS: int(-1, -1, 256).transform((n) => (n >= 0 ? n : availableParallelism())),
   /**
@@ -135,18 +143,45 @@ export const configSchema = z.object({
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** LOG_LEVEL: pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * GRAPHQL_IDE: serve the GraphiQL IDE to browsers on GET /graphql (and redirect GET / to it). The
+   * IDE is bundled: the page loads nothing from outside the gateway.
+   * @default on, off when NODE_ENV is production
+   */
+  GRAPHQL_IDE: z.stringbool().optional(),
+  /** NODE_ENV: `production` turns the IDE off unless GRAPHQL_IDE is set; the gateway reads it for nothing else. */
+  NODE_ENV: z.string().optional(),
 });
+
+export const configSchema = configFields.transform(({ GRAPHQL_IDE, ...rest }) => ({
+  ...rest,
+  GRAPHQL_IDE: GRAPHQL_IDE ?? rest.NODE_ENV !== 'production',
+}));
 
 export type Config = z.infer<typeof configSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export interface ConfigProblem {
+  variable: string;
+  problem: string;
 }
 
-/** Reads the configuration from `env`; throws ConfigError listing every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.problem}`).join('; ')}`);
+  }
+}
+
+/**
+ * Reads the configuration from `env`; throws ConfigError naming every bad variable. An empty value
+ * is a mistake, not a default: `PORT=` would otherwise read as port 0 (any free port).
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const empty = Object.keys(configFields.shape).filter((name) => env[name] !== undefined && env[name]!.trim() === '');
+  if (empty.length > 0) {
+    throw new ConfigError(empty.map((variable) => ({ variable, problem: 'is empty: unset it for its default, or give a value' })));
+  }
   const parsed = configSchema.safeParse(env);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), problem: `is invalid: ${i.message}` })));
 }

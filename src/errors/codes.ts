@@ -9,4 +9,6 @@ export enum ErrorCode {
   /** The client went away before its answer was ready (its work was dropped); a client event, not a fault. */
   CLIENT_CLOSED_REQUEST = 'CLIENT_CLOSED_REQUEST',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+  /** No such HTTP route (a wrong URL; answered with 404 before GraphQL runs). */
+  NOT_FOUND = 'NOT_FOUND',
 }

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { ModelLoadError } from '../errors/errors.js';
 import type { InferenceBackend } from './backend.js';
 import { ClassificationModel, EmbeddingModel, type Model } from './model.js';
-import { hfConfigSchema, modelSpecSchema, type ModelSpec } from './model-spec.js';
+import { hfConfigSchema, modelSpecSchema, type HfConfig, type ModelSpec } from './model-spec.js';
 import { FEEDABLE_INPUTS } from './onnx/onnx-backend.js';
 import type { PaddingPolicy } from './padding-plan.js';
 import { createTextEncoder, type TextEncoder } from './text-encoder.js';
@@ -25,19 +25,42 @@ export interface LoadOptions {
   log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 }
 
-export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {
-  const name = path.basename(folder);
-  const fail = (problem: string): never => {
-    throw new ModelLoadError(folder, problem);
-  };
+/** What a model folder declares, read and checked without loading its tokenizer or weights. */
+export interface FolderInspection {
+  spec: ModelSpec;
+  hfConfig: HfConfig;
+  /** The weights file that would be loaded, relative to the folder. */
+  file: string;
+}
 
+/**
+ * The checks that need no model loaded: the files are there, model.json and config.json are valid and
+ * agree. Cheap, so start-up runs it on every folder before it listens (and the CLI lists with it);
+ * the messages are those loadModel gives, in the same order.
+ */
+export async function inspectModelFolder(
+  folder: string,
+  variant: Variant,
+  log?: LoadOptions['log'],
+): Promise<FolderInspection> {
+  const fail = failIn(folder);
   const spec = await readJson(folder, 'model.json', modelSpecSchema, fail);
   const hfConfig = await readJson(folder, 'config.json', hfConfigSchema, fail);
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+    if (!(await isFile(path.join(folder, file)))) fail(`missing file ${file}`);
+  }
+  checkConsistency(spec, hfConfig, fail);
+  const file = await chooseWeights(folder, variant, log, fail);
+  return { spec, hfConfig, file };
+}
+
+export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {
+  const name = path.basename(folder);
+  const fail = failIn(folder);
+
+  const { spec, file } = await inspectModelFolder(folder, options.variant, options.log);
   const tokenizerJson = await readJson(folder, 'tokenizer.json', undefined, fail);
   const tokenizerConfig = await readJson(folder, 'tokenizer_config.json', undefined, fail);
-  checkConsistency(spec, hfConfig, fail);
-
-  const file = await chooseWeights(folder, options, fail);
   let encoder: TextEncoder;
   try {
     encoder = createTextEncoder({ tokenizer: tokenizerJson as object, config: tokenizerConfig as object, maxTokens: spec.maxTokens });
@@ -83,7 +106,7 @@ async function warmUp(model: Model, fail: (p: string) => never): Promise<void> {
   }
 }
 
-function checkConsistency(spec: ModelSpec, hf: z.infer<typeof hfConfigSchema>, fail: (p: string) => never): void {
+function checkConsistency(spec: ModelSpec, hf: HfConfig, fail: (p: string) => never): void {
   if (spec.task === 'classification' && hf.id2label) {
     const fromConfig = Object.keys(hf.id2label)
       .sort((a, b) => Number(a) - Number(b))
@@ -97,14 +120,20 @@ function checkConsistency(spec: ModelSpec, hf: z.infer<typeof hfConfigSchema>, f
   }
 }
 
-async function chooseWeights(folder: string, options: LoadOptions, fail: (p: string) => never): Promise<string> {
-  const wanted = WEIGHT_FILES[options.variant];
+function failIn(folder: string) {
+  return (problem: string): never => {
+    throw new ModelLoadError(folder, problem);
+  };
+}
+
+async function chooseWeights(folder: string, variant: Variant, log: LoadOptions['log'] | undefined, fail: (p: string) => never): Promise<string> {
+  const wanted = WEIGHT_FILES[variant];
   if (await isFile(path.join(folder, wanted))) return wanted;
   const fallback = WEIGHT_FILES.fp32;
-  if (options.variant !== 'fp32' && (await isFile(path.join(folder, fallback)))) {
-    options.log('warn', 'model has no weights for the requested variant; loading fp32', {
+  if (variant !== 'fp32' && (await isFile(path.join(folder, fallback)))) {
+    log?.('warn', 'model has no weights for the requested variant; loading fp32', {
       model: path.basename(folder),
-      variant: options.variant,
+      variant,
     });
     return fallback;
   }

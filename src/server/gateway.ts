@@ -68,8 +68,26 @@ function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultC
   return cache;
 }
 
+/** The gateway cannot listen on its address (in use, not permitted): a deployment mistake, not a bug. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(
+    readonly code: string,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'address already in use' : code}`);
+  }
+}
+
+const variantOf = (config: Config) => (name: string) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT;
+
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const registry = await ModelRegistry.discover(config.MODELS_DIR);
+  // Mistakes in the folders' files stop start-up before it listens; only loading the weights and
+  // warming up happen while /healthz already answers.
+  const problem = (await registry.inspect(variantOf(config))).find((r) => r.error);
+  if (problem?.error) throw problem.error;
   const batcher = new Batcher({ maxBatchSize: config.BATCH_MAX_SIZE, maxDelayMs: config.BATCH_MAX_DELAY_MS, maxQueue: config.BATCH_MAX_QUEUE });
   const telemetry = new Telemetry(batcher, log, config.DRIFT_WINDOW);
   batcher.observer = telemetry.batchObserver;
@@ -124,12 +142,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       requests,
       maxBodyBytes: config.MAX_BODY_BYTES,
       retryAfterSeconds: 1,
+      ide: config.GRAPHQL_IDE,
+      version: GATEWAY_VERSION,
       onError: (error) => log.error({ err: error }, 'unhandled error in a route'),
     }),
   );
   await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
+    httpServer.once('error', (e: NodeJS.ErrnoException) => reject(e.code ? new ListenError(e.code, config.HOST, config.PORT) : e));
     httpServer.listen(config.PORT, config.HOST, () => resolve());
+  }).catch(async (e: unknown) => {
+    await Promise.all([apollo.stop(), cache?.close(), encoding.close()]).catch(() => undefined);
+    throw e;
   });
   const port = (httpServer.address() as AddressInfo).port;
   log.info({ port, host: config.HOST, models: registry.names }, 'listening');
@@ -150,7 +173,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         config.INFERENCE_WORKERS > 0
           ? WorkerPoolBackend.open(file, settings, config.INFERENCE_WORKERS, warn, pool)
           : OnnxBackend.open(file, config, warn),
-      variantOf: (name) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT,
+      variantOf: variantOf(config),
       padding: { maxBatchTokens: config.BATCH_MAX_TOKENS, maxPaddingRatio: config.BATCH_MAX_PADDING_RATIO },
       log: (level, msg, fields) => log[level](fields, msg),
     })

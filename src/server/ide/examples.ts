@@ -1,0 +1,77 @@
+// The example operations the IDE opens with, one tab each: a first call of every kind a partner makes.
+// Validated against schema.graphql by test/unit/ide-examples.test.ts.
+
+export interface IdeExample {
+  /** Tab title in GraphiQL comes from the operation name. */
+  query: string;
+  /** JSON shown in the variables editor. */
+  variables?: Record<string, unknown>;
+}
+
+export const IDE_EXAMPLES: readonly IdeExample[] = [
+  {
+    query: `# Welcome to nlp-gateway. Press the run button (or Ctrl-Enter) to classify the text below.
+# The Docs panel on the left describes every field; Ctrl-Space completes fields as you type.
+# An API key, where the gateway needs one, goes in the Headers tab: {"x-api-key": "..."}.
+query Classify($text: String!) {
+  classify(text: $text) {
+    label
+    score
+    scores { label score }
+    model { name version }
+    tokens
+    truncated
+    cached
+    fallback
+  }
+}
+`,
+    variables: { text: 'WIN a FREE cruise! Click now to claim your prize.' },
+  },
+  {
+    query: `# Several texts in one call; answers come in the order of the texts.
+query ClassifyBatch($texts: [String!]!) {
+  classifyBatch(texts: $texts) {
+    label
+    score
+    model { name }
+    tokens
+  }
+}
+`,
+    variables: { texts: ['Meeting moved to 3pm, see you there.', 'Congratulations, you have been selected for a cash reward!'] },
+  },
+  {
+    query: `# A sentence embedding (unit length unless normalize is false).
+query Embed($text: String!) {
+  embed(text: $text) {
+    dimensions
+    values
+    model { name version }
+    tokens
+  }
+}
+`,
+    variables: { text: 'The cat sat on the mat.' },
+  },
+  {
+    query: `# The models this gateway serves; "default" marks the one used when a request names none.
+query Models {
+  models { name version task labels dimensions maxTokens fallback default }
+}
+`,
+  },
+  {
+    query: `# Whether the gateway and each model can serve.
+query Health {
+  health {
+    status
+    version
+    uptimeSeconds
+    models { name ready breaker }
+    cache { enabled entries redis }
+  }
+}
+`,
+  },
+];
