@@ -47,7 +47,8 @@ export async function inspectModelFolder(
   const spec = await readJson(folder, 'model.json', modelSpecSchema, fail);
   const hfConfig = await readJson(folder, 'config.json', hfConfigSchema, fail);
   for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
-    if (!(await isFile(path.join(folder, file)))) fail(`missing file ${file}`);
+    const present = await stat(path.join(folder, file)).then((s) => !s.isDirectory(), () => false);
+    if (!present) fail(`missing file ${file}`);
   }
   checkConsistency(spec, hfConfig, fail);
   const file = await chooseWeights(folder, variant, log, fail);

@@ -60,7 +60,8 @@ async function validateRepository(dir: string, config: Config, log: Log, say: (l
   progress.stop();
   loaded.forEach(say);
   const defaults = registry.list().filter((m) => registry.isDefault(m)).map((m) => `${m.task} ${m.name}`);
-  say(`${registry.names.length} models valid in ${dir} (defaults: ${defaults.join(', ')})`);
+  const count = registry.names.length;
+  say(`${count} ${count === 1 ? 'model' : 'models'} valid in ${dir} (defaults: ${defaults.join(', ')})`);
   await registry.close();
 }
 

@@ -39,7 +39,7 @@ query ClassifyBatch($texts: [String!]!) {
   }
 }
 `,
-    variables: { texts: ['Meeting moved to 3pm, see you there.', 'Congratulations, you have been selected for a cash reward!'] },
+    variables: { texts: ['Can you review my patch to the mailing list before Friday?', 'Congratulations, you have been selected for a cash reward!'] },
   },
   {
     query: `# A sentence embedding (unit length unless normalize is false).
