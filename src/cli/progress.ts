@@ -3,7 +3,7 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  /** One more step done; `label` names what is being worked on next. */
+  /** One more step done; `label` says which. */
   tick(label?: string): void;
   stop(): void;
 }

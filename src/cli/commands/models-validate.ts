@@ -48,7 +48,7 @@ async function validateRepository(dir: string, config: Config, log: Log, say: (l
       log: (level, msg, fields) => {
         if (msg === 'model loaded') {
           loaded.push(`✓ ${fields.model}: ${fields.task} ${fields.version}, ${fields.file}, loaded and warmed up in ${fields.ms} ms`);
-          progress.tick(String(fields.model));
+          progress.tick(`${fields.model} ready`);
         } else log(level, msg, fields);
       },
     });
