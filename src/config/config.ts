@@ -141,7 +141,7 @@ export const configFields = z.object({
   DRIFT_WINDOW: int(1000, 10),
   /** SHUTDOWN_GRACE_MS: on SIGTERM, how long requests in flight may take before the process exits. */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
-  /** LOG_LEVEL: pino level. */
+  /** LOG_LEVEL: least severe log level written; logs are JSON lines on stdout and never hold input text. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * GRAPHQL_IDE: serve the GraphiQL IDE to browsers on GET /graphql (and redirect GET / to it). The

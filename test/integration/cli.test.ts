@@ -113,6 +113,7 @@ describe('nlp-gateway models validate', () => {
     const parseError = (() => {
       try {
         JSON.parse('{ "task": ');
+        return 'parsed';
       } catch (e) {
         return (e as Error).message;
       }

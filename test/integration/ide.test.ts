@@ -40,7 +40,7 @@ describe('the IDE in a real browser', () => {
 
     // Pre-filled: one tab per example operation, the first with its variables, and the schema's docs.
     await expect.poll(() => page.locator('.graphiql-tab').allInnerTexts()).toEqual(['Classify', 'ClassifyBatch', 'Embed', 'Models', 'Health']);
-    const variables = await page.evaluate(() => (document.querySelector('.graphiql-editor-tool .CodeMirror') as any)?.CodeMirror.getValue());
+    const variables = await page.evaluate(() => (globalThis as any).document.querySelector('.graphiql-editor-tool .CodeMirror')?.CodeMirror.getValue());
     expect(JSON.parse(variables)).toHaveProperty('text');
     await page.getByText('Root Types').waitFor();
     await page.getByRole('button', { name: 'Headers' }).waitFor();
@@ -56,7 +56,8 @@ describe('the IDE in a real browser', () => {
     // The tab takes the operation's name once GraphiQL has parsed the edit.
     await page.locator('.graphiql-tab-active', { hasText: 'SpamCheck' }).waitFor();
     await page.click('.graphiql-execute-button');
-    const readAnswer = () => page.evaluate(() => (document.querySelector('.result-window .CodeMirror') as any)?.CodeMirror.getValue() ?? '');
+    // Browser code: the test's TypeScript has no DOM types.
+    const readAnswer = () => page.evaluate(() => (globalThis as any).document.querySelector('.result-window .CodeMirror')?.CodeMirror.getValue() ?? '');
     await expect.poll(readAnswer, { timeout: 20_000 }).toContain('"classify"');
     const answer = JSON.parse(await readAnswer());
     expect(answer.errors).toBeUndefined();
