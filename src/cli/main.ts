@@ -5,6 +5,14 @@ import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
 import { buildProgram } from './program.js';
 
+// Output piped into a reader that stops early (`nlp-gateway --help | head`) is not a failure.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.OK);
+    throw e;
+  });
+}
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (e) {
