@@ -10,9 +10,10 @@ export interface IdeExample {
 
 export const IDE_EXAMPLES: readonly IdeExample[] = [
   {
-    query: `# Welcome to nlp-gateway. Press the run button (or Ctrl-Enter) to classify the text below.
-# The Docs panel on the left describes every field; Ctrl-Space completes fields as you type.
-# An API key, where the gateway needs one, goes in the Headers tab: {"x-api-key": "..."}.
+    query: `# Welcome to nlp-gateway.
+# Run this with the ▶ button or Ctrl-Enter.
+# Docs on the left; Ctrl-Space completes.
+# API key? Headers: {"x-api-key": "..."}
 query Classify($text: String!) {
   classify(text: $text) {
     label
@@ -29,7 +30,8 @@ query Classify($text: String!) {
     variables: { text: 'WIN a FREE cruise! Click now to claim your prize.' },
   },
   {
-    query: `# Several texts in one call; answers come in the order of the texts.
+    query: `# Several texts in one call;
+# answers come in the order of the texts.
 query ClassifyBatch($texts: [String!]!) {
   classifyBatch(texts: $texts) {
     label
@@ -42,7 +44,8 @@ query ClassifyBatch($texts: [String!]!) {
     variables: { texts: ['Can you review my patch to the mailing list before Friday?', 'Congratulations, you have been selected for a cash reward!'] },
   },
   {
-    query: `# A sentence embedding (unit length unless normalize is false).
+    query: `# A sentence embedding: a unit vector
+# unless normalize is false.
 query Embed($text: String!) {
   embed(text: $text) {
     dimensions
@@ -55,14 +58,15 @@ query Embed($text: String!) {
     variables: { text: 'The cat sat on the mat.' },
   },
   {
-    query: `# The models this gateway serves; "default" marks the one used when a request names none.
+    query: `# The models this gateway serves. "default":
+# used when a request names no model.
 query Models {
   models { name version task labels dimensions maxTokens fallback default }
 }
 `,
   },
   {
-    query: `# Whether the gateway and each model can serve.
+    query: `# Can the gateway and each model serve?
 query Health {
   health {
     status
