@@ -25,12 +25,17 @@ const list = () =>
 /** An http(s) origin as browsers send it: scheme, host, optional port; no path. */
 const ORIGIN = /^https?:\/\/[^/\s?#]+$/;
 
-export const configSchema = z.object({
+/** The declared variables; configSchema adds the defaults that depend on other variables. */
+export const configFields = z.object({
   /** PORT: TCP port of the HTTP server; 0 picks a free one (tests). */
   PORT: int(4000, 0, 65535),
   /** HOST: address to bind; 0.0.0.0 so that containers can be reached. */
   HOST: z.string().min(1).default('0.0.0.0'),
-  /** MODELS_DIR: model repository, one folder per model: an ONNX export as Optimum, transformers.js or sentence-transformers write it, model.json optional (docs/models.md). */
+  /**
+   * MODELS_DIR: model repository, one folder per model: an ONNX export as Optimum, transformers.js or
+   * sentence-transformers write it, model.json optional (docs/models.md).
+   * @default models/ of this repository
+   */
   MODELS_DIR: z.string().min(1).default(BUILT_IN_MODELS),
   /** MAX_TEXT_CHARS: longest text accepted, in characters (UTF-16 code units), before tokenizing. */
   MAX_TEXT_CHARS: int(200_000, 1),
@@ -56,6 +61,7 @@ export const configSchema = z.object({
    * BATCH_MAX_PADDING_RATIO: a hard cap on padded tokens per real token in one call (1.3 = at most 30%
    * padding). Unset (default): no cap; each batch is cut where the model's measured call cost says
    * padding costs more than another call (see inference/padding-plan.ts).
+   * @default unset (no cap)
    */
   BATCH_MAX_PADDING_RATIO: z.coerce.number().min(1).default(Number.POSITIVE_INFINITY),
   /**
@@ -64,6 +70,7 @@ export const configSchema = z.object({
    * a model whose typical call takes long enough for threads inside one call to pay (a MiniLM-sized
    * model) gets one worker using every core; a small model gets one single-threaded worker per core,
    * which runs more calls side by side; with a GPU provider, one worker.
+   * @default auto
    */
   INFERENCE_WORKERS: z
     .union([z.literal('auto'), z.coerce.number().int().min(0).max(64)])
@@ -77,6 +84,7 @@ export const configSchema = z.object({
   /**
    * TOKENIZER_THREADS: threads that turn texts into token ids, so that the event loop does not (a third
    * of a small model's work per request). 0 tokenizes on the event loop. Default: 1 (0 on one core).
+   * @default 1 (0 on a single core)
    */
   TOKENIZER_THREADS: int(Math.min(1, availableParallelism() - 1), 0, 64),
   /**
@@ -168,15 +176,24 @@ export const configSchema = z.object({
    * above preStop + this.
    */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
-  /** LOG_LEVEL: pino level. */
+  /** LOG_LEVEL: least severe log level written; logs are JSON lines on stdout and never hold input text. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // ---- facing the internet (docs/security.md) ------------------------------------------------
-  /** NODE_ENV: `production` turns introspection and field suggestions off unless set below. */
+  /**
+   * NODE_ENV: `production` turns the IDE, introspection and field suggestions off unless they are set;
+   * the gateway reads it for nothing else.
+   */
   NODE_ENV: z.string().optional(),
-  /** GRAPHQL_INTROSPECTION: answer __schema/__type queries. Default: on, off when NODE_ENV=production. */
+  /**
+   * GRAPHQL_INTROSPECTION: answer __schema/__type queries.
+   * @default on, off when NODE_ENV is production
+   */
   GRAPHQL_INTROSPECTION: z.stringbool().optional(),
-  /** GRAPHQL_SUGGESTIONS: "Did you mean ...?" in validation errors. Default: on, off when NODE_ENV=production. */
+  /**
+   * GRAPHQL_SUGGESTIONS: "Did you mean ...?" in validation errors.
+   * @default on, off when NODE_ENV is production
+   */
   GRAPHQL_SUGGESTIONS: z.stringbool().optional(),
   /**
    * GRAPHQL_MAX_QUERY_CHARS: longest query document, in characters (texts longer than this go in
@@ -246,47 +263,69 @@ export const configSchema = z.object({
   RATE_LIMIT_BURST_TOKENS: int(0, 0),
   /** RATE_LIMIT_MIN_TOKENS: least an operation is charged, so that floods of cheap queries are limited too. */
   RATE_LIMIT_MIN_TOKENS: int(10, 0),
+  /**
+   * GRAPHQL_IDE: serve the GraphiQL IDE to browsers on GET /graphql (and redirect GET / to it). The
+   * IDE is bundled: the page loads nothing from outside the gateway.
+   * @default on, off when NODE_ENV is production
+   */
+  GRAPHQL_IDE: z.stringbool().optional(),
 });
 
-type RawConfig = z.infer<typeof configSchema>;
-
 /** The configuration with every default resolved (some depend on other variables). */
-export type Config = Omit<RawConfig, 'GRAPHQL_INTROSPECTION' | 'GRAPHQL_SUGGESTIONS' | 'API_KEYS' | 'API_KEYS_FILE'> & {
-  GRAPHQL_INTROSPECTION: boolean;
-  GRAPHQL_SUGGESTIONS: boolean;
+export const configSchema = configFields.transform(({ GRAPHQL_IDE, GRAPHQL_INTROSPECTION, GRAPHQL_SUGGESTIONS, API_KEYS, API_KEYS_FILE, ...rest }) => {
+  const development = rest.NODE_ENV !== 'production';
+  return {
+    ...rest,
+    GRAPHQL_IDE: GRAPHQL_IDE ?? development,
+    GRAPHQL_INTROSPECTION: GRAPHQL_INTROSPECTION ?? development,
+    GRAPHQL_SUGGESTIONS: GRAPHQL_SUGGESTIONS ?? development,
+    RATE_LIMIT_BURST_TOKENS: rest.RATE_LIMIT_BURST_TOKENS || Math.ceil(rest.RATE_LIMIT_TOKENS_PER_SECOND * 10),
+    /** Where API keys come from (read by loadConfig); both unset: keys are off. */
+    keySources: { file: API_KEYS_FILE, inline: API_KEYS },
+  };
+});
+
+export type Config = Omit<z.infer<typeof configSchema>, 'keySources'> & {
   /** Keys from API_KEYS_FILE or API_KEYS; undefined when keys are off. */
   apiKeys: ApiKeyEntry[] | undefined;
 };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export interface ConfigProblem {
+  variable: string;
+  problem: string;
 }
 
-/** Reads the configuration from `env`; throws ConfigError listing every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.problem}`).join('; ')}`);
+  }
+}
+
+/**
+ * Reads the configuration from `env`; throws ConfigError naming every bad variable. An empty value
+ * is a mistake, not a default: `PORT=` would otherwise read as port 0 (any free port).
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const empty = Object.keys(configFields.shape).filter((name) => env[name] !== undefined && env[name]!.trim() === '');
+  if (empty.length > 0) {
+    throw new ConfigError(empty.map((variable) => ({ variable, problem: 'is empty: unset it for its default, or give a value' })));
+  }
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), problem: `is invalid: ${i.message}` })));
   }
-  const { GRAPHQL_INTROSPECTION, GRAPHQL_SUGGESTIONS, API_KEYS, API_KEYS_FILE, ...rest } = parsed.data;
-  const development = rest.NODE_ENV !== 'production';
-  return {
-    ...rest,
-    GRAPHQL_INTROSPECTION: GRAPHQL_INTROSPECTION ?? development,
-    GRAPHQL_SUGGESTIONS: GRAPHQL_SUGGESTIONS ?? development,
-    RATE_LIMIT_BURST_TOKENS: rest.RATE_LIMIT_BURST_TOKENS || Math.ceil(rest.RATE_LIMIT_TOKENS_PER_SECOND * 10),
-    apiKeys: loadKeys(API_KEYS_FILE, API_KEYS),
-  };
+  const { keySources, ...config } = parsed.data;
+  return { ...config, apiKeys: loadKeys(keySources.file, keySources.inline) };
 }
 
 function loadKeys(file: string | undefined, inline: string | undefined): ApiKeyEntry[] | undefined {
-  if (file && inline) throw new ConfigError('invalid configuration:\n  API_KEYS: set API_KEYS_FILE or API_KEYS, not both');
+  if (file && inline) throw new ConfigError([{ variable: 'API_KEYS', problem: 'is set together with API_KEYS_FILE: set one of them' }]);
   try {
     if (file) return readApiKeysFile(file);
     if (inline) return parseApiKeys(inline);
   } catch (e) {
-    throw new ConfigError(`invalid configuration:\n  ${file ? 'API_KEYS_FILE' : 'API_KEYS'}: ${(e as Error).message}`);
+    throw new ConfigError([{ variable: file ? 'API_KEYS_FILE' : 'API_KEYS', problem: `is invalid: ${(e as Error).message}` }]);
   }
   return undefined;
 }

@@ -19,7 +19,7 @@ export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   /** The key may not do this (call this model, read /metrics), or the browser origin is not allowed. */
   FORBIDDEN = 'FORBIDDEN',
-  /** No such route. */
+  /** No such HTTP route (a wrong URL; answered with 404 before GraphQL runs). */
   NOT_FOUND = 'NOT_FOUND',
   /** The route exists but not for this HTTP method. */
   METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',

@@ -29,11 +29,16 @@ export class ModelNotFoundError extends GatewayError {
 export class WrongTaskError extends GatewayError {
   readonly code = ErrorCode.WRONG_TASK;
   constructor(name: string, task: string, wanted: string) {
-    super(`model "${name}" is a ${task} model; this operation needs a ${wanted} model`, {
+    super(`model "${name}" is ${withArticle(task)} model; this operation needs ${withArticle(wanted)} model`, {
       model: name,
       task,
     });
   }
+}
+
+/** "a classification", "an embedding". */
+function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
 }
 
 export class ModelUnavailableError extends GatewayError {

@@ -6,7 +6,7 @@ import { ErrorCode } from './codes.js';
 import { GatewayError } from './errors.js';
 
 /** Codes produced by GraphQL itself (parse, validation, variable coercion) that pass through unchanged. */
-const GRAPHQL_OWN_CODES = new Set([
+export const GRAPHQL_OWN_CODES: ReadonlySet<string> = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_USER_INPUT',

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ModelLoadError } from '../errors/errors.js';
 import { Model, postProcessOf } from './model.js';
 import { fitToGraph } from './model-folder/fit-graph.js';
-import { readModelFolder } from './model-folder/read-model-folder.js';
+import { readModelFolder, type FolderSpec } from './model-folder/read-model-folder.js';
 import type { Variant } from './model-folder/weights.js';
 import type { RunnerRequest } from './onnx/open-runner.js';
 import type { ModelRunner } from './runner.js';
@@ -17,6 +17,15 @@ export interface LoadOptions {
   variant: Variant;
   openRunner: (request: RunnerRequest) => Promise<ModelRunner>;
   log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * The checks that need no graph loaded: the folder's files are there and readable, and say what the
+ * model is (task, labels, limits, weights file). Cheap, so start-up runs it on every folder before it
+ * listens, and the CLI lists with it; the messages are those loadModel gives.
+ */
+export function inspectModelFolder(folder: string, variant: Variant): Promise<FolderSpec> {
+  return readModelFolder(folder, variant);
 }
 
 export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {

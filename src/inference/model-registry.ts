@@ -6,9 +6,17 @@ import path from 'node:path';
 import { ModelLoadError, ModelNotFoundError, ModelUnavailableError, WrongTaskError } from '../errors/errors.js';
 import type { Model } from './model.js';
 import type { Task } from './model-spec.js';
-import { loadModel, type LoadOptions, type Variant } from './model-loader.js';
+import type { FolderSpec } from './model-folder/read-model-folder.js';
+import { inspectModelFolder, loadModel, type LoadOptions, type Variant } from './model-loader.js';
 
 const MODEL_MARKERS = ['model.json', 'config.json', 'model.onnx', 'onnx'];
+
+export interface FolderReport {
+  name: string;
+  folder: string;
+  inspection?: FolderSpec;
+  error?: ModelLoadError;
+}
 
 export class ModelRegistry {
   private readonly models = new Map<string, Model>();
@@ -38,6 +46,24 @@ export class ModelRegistry {
     }
     if (names.length === 0) throw new ModelLoadError(dir, 'no model folders (a model folder holds model.json)');
     return new ModelRegistry(dir, names);
+  }
+
+  /**
+   * Checks every folder without loading it (files present, model.json and config.json valid): one
+   * entry per folder, with what it declares or the problem that would stop loading it.
+   */
+  async inspect(variantOf: (name: string) => Variant): Promise<FolderReport[]> {
+    return Promise.all(
+      this.names.map(async (name) => {
+        const folder = path.join(this.dir, name);
+        try {
+          return { name, folder, inspection: await inspectModelFolder(folder, variantOf(name)) };
+        } catch (e) {
+          if (e instanceof ModelLoadError) return { name, folder, error: e };
+          throw e;
+        }
+      }),
+    );
   }
 
   /** Loads every model in turn; on any failure closes what was loaded and throws. */

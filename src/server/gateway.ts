@@ -72,8 +72,26 @@ function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultC
   return cache;
 }
 
+/** The gateway cannot listen on its address (in use, not permitted): a deployment mistake, not a bug. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(
+    readonly code: string,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'address already in use' : code}`);
+  }
+}
+
+const variantOf = (config: Config) => (name: string) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT;
+
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const registry = await ModelRegistry.discover(config.MODELS_DIR);
+  // Mistakes in the folders' files stop start-up before it listens; only loading the weights and
+  // warming up happen while /healthz already answers.
+  const problem = (await registry.inspect(variantOf(config))).find((r) => r.error);
+  if (problem?.error) throw problem.error;
   const telemetry = new Telemetry(log, config.DRIFT_WINDOW);
   telemetry.metrics.initModels(registry.names);
 
@@ -141,12 +159,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       trustProxyHops: config.TRUST_PROXY_HOPS,
       onRefused: telemetry.onRefused,
       retryAfterSeconds: 1,
+      ide: config.GRAPHQL_IDE,
+      version: GATEWAY_VERSION,
       onError: (error) => log.error({ err: error }, 'unhandled error in a route'),
     }),
   );
   await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
+    httpServer.once('error', (e: NodeJS.ErrnoException) => reject(e.code ? new ListenError(e.code, config.HOST, config.PORT) : e));
     httpServer.listen(config.PORT, config.HOST, () => resolve());
+  }).catch(async (e: unknown) => {
+    await Promise.all([apollo.stop(), cache?.close(), encoding.close()]).catch(() => undefined);
+    throw e;
   });
   const port = (httpServer.address() as AddressInfo).port;
   log.info({ port, host: config.HOST, models: registry.names }, 'listening');
@@ -162,7 +185,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const ready = registry
     .loadAll({
       openRunner: (request) => openRunner(request, config, { warn, onRestart: telemetry.onWorkerRestart(request.model) }),
-      variantOf: (name) => config.MODEL_VARIANTS[name] ?? config.ONNX_VARIANT,
+      variantOf: variantOf(config),
       log: (level, msg, fields) => log[level](fields, msg),
     })
     .then(async () => {

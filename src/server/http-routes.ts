@@ -1,8 +1,8 @@
-// Every HTTP route of the gateway on one node:http handler: /graphql (Apollo), /healthz (alive),
-// /readyz (ready for traffic), /metrics (Prometheus). /graphql answers 503 with Retry-After while
-// models load and while draining, never 200 with an error, so that load balancers and clients retry
-// elsewhere; it answers CORS preflights (OPTIONS) for the allowed origins. /metrics can be protected
-// by its own bearer tokens.
+// Every HTTP route of the gateway on one node:http handler: /graphql (Apollo, and the GraphiQL IDE for
+// browsers), /healthz (alive), /readyz (ready for traffic), /metrics (Prometheus), / (the IDE or an
+// index). /graphql answers 503 with Retry-After while models load and while draining, never 200 with
+// an error, so that load balancers and clients retry elsewhere; it answers CORS preflights (OPTIONS)
+// for the allowed origins. /metrics can be protected by its own bearer tokens.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { presentedCredential, type DigestSet } from '../access/credentials.js';
@@ -11,6 +11,8 @@ import type { HealthService } from '../service/health.js';
 import type { Cors } from './cors.js';
 import { graphqlHandler, type GraphQLHandlerOptions } from './graphql-handler.js';
 import { sendError, sendJson } from './http-reply.js';
+import { IDE_PREFIX, IdeAssets } from './ide/ide-assets.js';
+import { sendIdePage } from './ide/ide-page.js';
 import type { RequestTracker } from './request-tracker.js';
 
 export interface RoutesOptions extends GraphQLHandlerOptions {
@@ -24,15 +26,41 @@ export interface RoutesOptions extends GraphQLHandlerOptions {
   retryAfterSeconds: number;
   /** Logs a failure no route handled (a bug): the client gets a bare 500. */
   onError: (error: unknown) => void;
+  /** Serve the GraphiQL IDE (GRAPHQL_IDE). */
+  ide: boolean;
+  version: string;
+}
+
+/** A browser opening the URL (not a GraphQL GET, which carries `query`). */
+function wantsPage(req: IncomingMessage, search: string): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && /\btext\/html\b/.test(req.headers.accept ?? '') && !new URLSearchParams(search).has('query');
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, search: string) => void | Promise<void>;
 
 export function createRequestHandler(options: RoutesOptions) {
-  const { health, metrics, metricsTokens, cors, requests, retryAfterSeconds } = options;
+  const { health, metrics, metricsTokens, cors, requests, retryAfterSeconds, ide, version } = options;
   const graphql = graphqlHandler(options);
+  const assets = ide ? new IdeAssets() : undefined;
+  const index = {
+    name: 'nlp-gateway',
+    version,
+    graphql: '/graphql',
+    ide: ide ? '/graphql (open it in a browser)' : 'off (GRAPHQL_IDE)',
+    health: '/healthz',
+    ready: '/readyz',
+    metrics: '/metrics',
+    schema: 'introspection on /graphql',
+  };
 
   const routes: Record<string, Route> = {
+    '/': (req, res) => {
+      if (ide && /\btext\/html\b/.test(req.headers.accept ?? '')) {
+        res.writeHead(302, { location: '/graphql', 'content-length': 0 });
+        return void res.end();
+      }
+      sendJson(res, 200, index);
+    },
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'alive' }),
     '/readyz': (_req, res) => {
       const models = health.report().models.map(({ name, ready }) => ({ name, ready }));
@@ -54,6 +82,8 @@ export function createRequestHandler(options: RoutesOptions) {
         return;
       }
       cors.decorate(req, res);
+      // The page is served while models load too: its queries then get the 503 below.
+      if (assets && wantsPage(req, search)) return sendIdePage(res, assets, '/graphql', 'nlp-gateway · GraphiQL', req.method === 'HEAD');
       if (!health.ready) {
         // Refused with a clean 503 (and, when draining, Connection: close) rather than a reset.
         const retry = { 'retry-after': retryAfterSeconds };
@@ -72,7 +102,8 @@ export function createRequestHandler(options: RoutesOptions) {
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
     const search = q < 0 ? '' : url.slice(q);
-    const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+    const own = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+    const route = own ?? (assets && pathname.startsWith(IDE_PREFIX) ? ideAsset(assets, pathname.slice(IDE_PREFIX.length)) : undefined);
     if (!route) return sendError(res, 404, ErrorCode.NOT_FOUND, 'no such route');
     if (pathname !== '/graphql' && req.method !== 'GET' && req.method !== 'HEAD') {
       return sendError(res, 405, ErrorCode.METHOD_NOT_ALLOWED, `${req.method} not allowed on ${pathname}`, { allow: 'GET, HEAD' });
@@ -84,5 +115,12 @@ export function createRequestHandler(options: RoutesOptions) {
         if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
         else res.destroy();
       });
+  };
+}
+
+/** The route of one IDE file; unknown names answer 404 like any unknown path. */
+function ideAsset(assets: IdeAssets, name: string) {
+  return async (req: IncomingMessage, res: ServerResponse, search: string) => {
+    if (!(await assets.serve(req, res, name, search))) sendError(res, 404, ErrorCode.NOT_FOUND, `no route ${IDE_PREFIX}${name}`);
   };
 }

@@ -42,9 +42,9 @@ describe('configuration of limits, keys and exposure', () => {
 
   it('stops on bad values, naming the variable', () => {
     const bad: [Record<string, string>, RegExp][] = [
-      [{ API_KEYS_FILE: '/nonexistent/keys.json' }, /API_KEYS_FILE: cannot read/],
-      [{ API_KEYS: '{"keys":[{"id":"a","sha256":"short"}]}' }, /API_KEYS: keys\.0\.sha256/],
-      [{ API_KEYS: '{}', API_KEYS_FILE: 'x' }, /not both/],
+      [{ API_KEYS_FILE: '/nonexistent/keys.json' }, /API_KEYS_FILE is invalid: cannot read/],
+      [{ API_KEYS: '{"keys":[{"id":"a","sha256":"short"}]}' }, /API_KEYS is invalid: keys\.0\.sha256/],
+      [{ API_KEYS: '{}', API_KEYS_FILE: 'x' }, /API_KEYS is set together with API_KEYS_FILE/],
       [{ CORS_ORIGINS: 'https://ok.example, app.example.com' }, /CORS_ORIGINS/],
       [{ METRICS_TOKEN_SHA256: 'secret-token' }, /METRICS_TOKEN_SHA256/],
       [{ GRAPHQL_MAX_TOKENS: '10' }, /GRAPHQL_MAX_TOKENS/],

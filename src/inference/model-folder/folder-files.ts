@@ -13,13 +13,14 @@ export class FolderFiles {
   }
 
   async exists(file: string): Promise<boolean> {
-    return stat(path.join(this.folder, file)).then((s) => s.isFile(), () => false);
+    // Anything but a directory: a file, or a pipe or device a deployment may mount in its place.
+    return stat(path.join(this.folder, file)).then((s) => !s.isDirectory(), () => false);
   }
 
   /** Names of the files directly in `dir` (relative to the folder), [] when there is no such folder. */
   async list(dir = ''): Promise<string[]> {
     const entries = await readdir(path.join(this.folder, dir), { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => path.posix.join(dir, e.name)).sort();
+    return entries.filter((e) => !e.isDirectory()).map((e) => path.posix.join(dir, e.name)).sort();
   }
 
   /** Parsed `file`, or undefined when it does not exist; bad JSON or a schema mismatch fails. */
