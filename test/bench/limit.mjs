@@ -4,14 +4,18 @@
 // at its exact length (batch 1, no padding) through one session with default options, one after
 // another. Throughput = texts / seconds spent in session.run; latency = per-text session.run times.
 //
-//   node test/bench/limit.mjs --model FOLDER [--seconds 5] [--part 0] [--seed bench]
+// The model call's own CPU is measured apart: the same texts, one at a time, on a session with one
+// thread and no spinning (how the gateway's workers run a small model), CPU time of the process per
+// text: what one text costs the machine at the least, whoever runs it.
+//
+//   node test/bench/limit.mjs --model FOLDER [--traffic mail|generated|short] [--seconds 5] [--part 0] [--seed bench]
 // prints one JSON line.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMonitor } from './procs.mjs';
-import { loadCorpus, TextStream } from './traffic.mjs';
+import { loadCorpus, TextStream, WINDOWS } from './traffic.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -44,10 +48,10 @@ export function percentile(sorted, q) {
   return sorted[i];
 }
 
-export async function measureLimit({ folder, seconds = 5, part = 0, seed = 'bench', maxTexts = 20000, warmup = 10 }) {
+export async function measureLimit({ folder, traffic, seconds = 5, part = 0, seed = 'bench', maxTexts = 20000, warmup = 10 }) {
   const ort = require('onnxruntime-node');
-  const { docs } = await loadCorpus();
-  const stream = new TextStream(docs, seed, part);
+  const { docs, source } = await loadCorpus(traffic);
+  const stream = new TextStream(docs, seed, part, WINDOWS[source]);
   const encoder = await loadEncoder(folder);
   const session = await ort.InferenceSession.create(path.join(folder, 'onnx/model.onnx'));
   const output = session.outputNames.includes('logits')
@@ -95,6 +99,20 @@ export async function measureLimit({ folder, seconds = 5, part = 0, seed = 'benc
   const cpu = mon.stop();
   await session.release();
 
+  // The model call's own CPU: one thread, no spinning, the same texts (up to ~`seconds` of them).
+  const lean = await ort.InferenceSession.create(path.join(folder, 'onnx/model.onnx'), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  const leanFeeds = feeds.slice(0, Math.max(50, Math.min(feeds.length, Math.ceil((seconds * 1000) / Math.max(probeMs * 2, 0.01)))));
+  for (let i = 0; i < Math.min(warmup, leanFeeds.length); i++) await lean.run(leanFeeds[i], [output]);
+  const cpu0 = process.cpuUsage();
+  for (const f of leanFeeds) await lean.run(f, [output]);
+  const used = process.cpuUsage(cpu0);
+  await lean.release();
+  const modelCpuMsPerText = (used.user + used.system) / 1000 / leanFeeds.length;
+
   const sorted = Float64Array.from(latencies).sort();
   const lengths = encoded.map((e) => e.length).sort((a, b) => a - b);
   const tok = Float64Array.from(tokenizeMs).sort();
@@ -107,6 +125,8 @@ export async function measureLimit({ folder, seconds = 5, part = 0, seed = 'benc
     mean: (elapsed * 1000) / feeds.length,
     tokens: { p10: percentile(lengths, 0.1), p50: percentile(lengths, 0.5), p90: percentile(lengths, 0.9), mean: lengths.reduce((a, b) => a + b, 0) / lengths.length, max: lengths[lengths.length - 1] },
     cpu,
+    modelCpuMsPerText,
+    traffic: source,
     tokenizeMsP50: percentile(tok, 0.5),
     tokenizeSeconds,
     output,
@@ -121,6 +141,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   };
   const result = await measureLimit({
     folder: path.resolve(opt('model')),
+    traffic: opt('traffic', undefined),
     seconds: Number(opt('seconds', 5)),
     part: Number(opt('part', 0)),
     seed: opt('seed', 'bench'),

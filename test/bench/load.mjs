@@ -12,12 +12,12 @@
 // The parent is told when the window starts and ends ({id, event}) so that it can read /metrics then.
 //
 // Message in:  { id, target: 'gateway'|'peer', op: 'classify'|'embed'|'health', url, model,
-//                seconds, warmupSec, maxWarmupSec, minWarmResponses, connections, part, seed }
+//                seconds, warmupSec, maxWarmupSec, minWarmResponses, connections, part, seed, traffic }
 // Message out: { id, event: 'window-start'|'window-end' }, then { id, result } or { id, error }
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { percentile } from './limit.mjs';
-import { loadCorpus, TextStream } from './traffic.mjs';
+import { loadCorpus, TextStream, WINDOWS } from './traffic.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
@@ -28,7 +28,8 @@ export const QUERIES = {
   health: '{ health { status } }',
 };
 
-let corpus;
+/** Corpora by traffic, loaded once per process. */
+const corpora = {};
 
 /** Request shape per target and op: method, path and a body maker (none for GET). */
 function shape(target, op, model) {
@@ -61,8 +62,8 @@ async function runOnce(msg, notify) {
   let stream;
   const bodies = [];
   if (s.body) {
-    corpus ??= (await loadCorpus()).docs;
-    stream = new TextStream(corpus, seed, part);
+    const corpus = (corpora[msg.traffic ?? ''] ??= await loadCorpus(msg.traffic));
+    stream = new TextStream(corpus.docs, seed, part, WINDOWS[corpus.source]);
     // A head start so that the first seconds do not pay for making texts.
     for (let i = 0; i < Math.min(4000, connections * 50); i++) bodies.push(s.body(stream.next()));
   }

