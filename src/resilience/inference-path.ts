@@ -9,7 +9,7 @@ import type { ModelRegistry } from '../inference/model-registry.js';
 import type { EncodedText } from '../inference/text-encoder.js';
 import type { Encoding, TextEncoding } from '../inference/tokenize/text-encoding.js';
 import { CallCost } from '../scheduler/call-cost.js';
-import { ModelScheduler, type RowOutput, type SchedulerObserver, type SchedulerOptions } from '../scheduler/model-scheduler.js';
+import { ModelScheduler, type AbortState, type RowOutput, type SchedulerObserver, type SchedulerOptions } from '../scheduler/model-scheduler.js';
 import { cacheKeyer } from './cache/cache-key.js';
 import type { CachedResult } from './cache/codec.js';
 import { ModelCallError, ModelGuard, type BreakerStateName, type GuardOptions } from './model-guard.js';
@@ -75,7 +75,7 @@ export interface TextRequest {
   truncate: boolean;
   /** Fair-share identity of the client. */
   client: string;
-  signal?: AbortSignal | undefined;
+  signal?: AbortState | undefined;
   /** What telemetry captured of the request (its trace span), handed back to the hooks. */
   tag?: unknown;
 }
@@ -91,9 +91,9 @@ export interface PathOptions {
 
 /** Whether anyone still waits for a computation shared by identical texts (see `shared`). */
 class Waiters {
-  private readonly signals: AbortSignal[] = [];
+  private readonly signals: AbortState[] = [];
   private forever = false;
-  add(signal: AbortSignal | undefined): void {
+  add(signal: AbortState | undefined): void {
     if (signal) this.signals.push(signal);
     else this.forever = true;
   }

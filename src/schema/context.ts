@@ -3,6 +3,7 @@ import type { KeyIdentity } from '../access/api-keys.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
 import type { HealthService } from '../service/health.js';
 import type { NlpService } from '../service/nlp-service.js';
+import type { AbortState } from '../scheduler/model-scheduler.js';
 
 /** Model work a request caused, counted by the service as texts are answered (limits price it). */
 export interface RequestUsage {
@@ -24,5 +25,5 @@ export interface GatewayContext {
   key?: KeyIdentity;
   usage: RequestUsage;
   /** Aborted when the HTTP client goes away before its answer is sent. */
-  signal: AbortSignal;
+  signal: AbortState;
 }

@@ -24,7 +24,7 @@ export enum BreakerState {
 }
 registerEnumType(BreakerState, { name: 'BreakerState', description: "State of a model's circuit breaker." });
 
-@ObjectType({ description: 'The model that produced an answer.' })
+@ObjectType({ simpleResolvers: true, description: 'The model that produced an answer.' })
 export class ModelRef {
   @Field(() => String)
   name!: string;
@@ -33,7 +33,7 @@ export class ModelRef {
   version!: string;
 }
 
-@ObjectType({ description: 'Probability of one label.' })
+@ObjectType({ simpleResolvers: true, description: 'Probability of one label.' })
 export class LabelScore {
   @Field(() => String)
   label!: string;
@@ -43,7 +43,7 @@ export class LabelScore {
 }
 
 /** What every answer says about how it was produced. */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 abstract class AnswerMeta {
   @Field(() => ModelRef, { description: 'The model that answered (the fallback when `fallback` is true).' })
   model!: ModelRef;
@@ -61,7 +61,7 @@ abstract class AnswerMeta {
   fallback!: boolean;
 }
 
-@ObjectType({ description: 'A text classification.' })
+@ObjectType({ simpleResolvers: true, description: 'A text classification.' })
 export class Classification extends AnswerMeta {
   @Field(() => String, { description: 'The most probable label.' })
   label!: string;
@@ -74,7 +74,7 @@ export class Classification extends AnswerMeta {
 
 }
 
-@ObjectType({ description: 'A text embedding.' })
+@ObjectType({ simpleResolvers: true, description: 'A text embedding.' })
 export class Embedding extends AnswerMeta {
   @Field(() => [Float], { description: 'The vector; unit length when normalised (the normalize argument, or the model\'s own default).' })
   values!: number[];
@@ -84,7 +84,7 @@ export class Embedding extends AnswerMeta {
 
 }
 
-@ObjectType({ description: 'A model the gateway serves.' })
+@ObjectType({ simpleResolvers: true, description: 'A model the gateway serves.' })
 export class ModelInfo {
   @Field(() => String)
   name!: string;
@@ -111,7 +111,7 @@ export class ModelInfo {
   default!: boolean;
 }
 
-@ObjectType({ description: 'Health of one model.' })
+@ObjectType({ simpleResolvers: true, description: 'Health of one model.' })
 export class ModelHealth {
   @Field(() => String)
   name!: string;
@@ -130,7 +130,7 @@ export enum CacheTierState {
 }
 registerEnumType(CacheTierState, { name: 'CacheTierState', description: 'State of the shared (Redis) cache tier.' });
 
-@ObjectType({ description: 'Health of the result cache.' })
+@ObjectType({ simpleResolvers: true, description: 'Health of the result cache.' })
 export class CacheHealth {
   @Field(() => Boolean, { description: 'False when the cache is turned off (CACHE_MAX_ENTRIES=0).' })
   enabled!: boolean;
@@ -145,7 +145,7 @@ export class CacheHealth {
   redis!: CacheTierState;
 }
 
-@ObjectType({ description: 'Health of the gateway.' })
+@ObjectType({ simpleResolvers: true, description: 'Health of the gateway.' })
 export class Health {
   @Field(() => HealthStatus)
   status!: HealthStatus;

@@ -4,7 +4,6 @@
 // (document-guard.ts). Then Apollo Server's own HTTP pipeline (CSRF prevention, parsing, validation,
 // the admission plugin's budget and rate limit, execution).
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
@@ -14,6 +13,7 @@ import { ErrorCode } from '../errors/codes.js';
 import type { DocumentGuard } from '../limits/document-guard.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { GatewayContext } from '../schema/context.js';
+import type { AbortState } from '../scheduler/model-scheduler.js';
 import { sendError, type Headers } from './http-reply.js';
 import { JsonShapeScanner, shapeMessage } from './json-shape.js';
 import { BodyError, parseJson, readBody, type BodyLimits } from './request-body.js';
@@ -101,14 +101,14 @@ export function graphqlHandler(options: GraphQLHandlerOptions) {
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
       context: async () => {
-        // Aborted when the client goes away before its answer is sent: queued work for it is dropped.
-        const gone = new AbortController();
-        // One listener per text of the request (bounded by the operation budget): no leak to warn about.
-        setMaxListeners(0, gone.signal);
-        res.once('close', () => {
-          if (!res.writableFinished) gone.abort();
-        });
-        return { ...context, signal: gone.signal, requestId, client, key, usage: { texts: 0, tokens: 0 } };
+        // Whether the client went away before its answer was sent (queued work for it is then
+        // dropped): read when the scheduler looks, so no AbortController or listener per request.
+        const signal: AbortState = {
+          get aborted() {
+            return res.closed && !res.writableFinished;
+          },
+        };
+        return { ...context, signal, requestId, client, key, usage: { texts: 0, tokens: 0 } };
       },
     });
     for (const [name, value] of response.headers) res.setHeader(name, value);

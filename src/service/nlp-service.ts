@@ -9,6 +9,7 @@ import type { Task } from '../inference/model-spec.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
 import type { InferencePath, PathAnswer, TextRequest } from '../resilience/inference-path.js';
 import type { RequestUsage } from '../schema/context.js';
+import type { AbortState } from '../scheduler/model-scheduler.js';
 
 export interface ModelRef {
   name: string;
@@ -45,7 +46,7 @@ export interface RequestOptions {
   /** Fair-share identity of the client (API key id or address). */
   client: string;
   /** Aborted when the client goes away: work not yet started for it is dropped. */
-  signal?: AbortSignal;
+  signal?: AbortState;
   /** Counts what the request cost (texts, tokens), for limits. */
   usage?: RequestUsage;
   /** Whether the caller may use a model (its API key's scopes); absent: any model. */

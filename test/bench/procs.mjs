@@ -234,6 +234,17 @@ function procJiffies(pid) {
   }
 }
 
+/** CPU jiffies of every thread of `pid`, by thread id. */
+function threadJiffies(pid) {
+  const out = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) out.set(Number(tid), procJiffies(`${pid}/task/${tid}`));
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
 function machineJiffies() {
   try {
     const [, ...v] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
@@ -255,6 +266,7 @@ export function cpuMonitor({ server = [], client = [] }) {
   const m0 = machineJiffies();
   const s0 = server.map(procJiffies);
   const c0 = client.map(procJiffies);
+  const th0 = server[0] ? threadJiffies(server[0]) : new Map();
   return {
     stop() {
       const secs = (performance.now() - t0) / 1000;
@@ -266,7 +278,18 @@ export function cpuMonitor({ server = [], client = [] }) {
       const busy = m1.busy - m0.busy;
       const niced = m1.nice - m0.nice;
       const cores = (j) => Math.round((j / CLK_TCK / secs) * 100) / 100;
-      return { server: cores(srv), client: cores(cli), others: cores(Math.max(0, busy - niced - srv - cli)), niced: cores(niced) };
+      // The server's threads: its main thread (tid = pid), then the others by use (workers, tokenizer, ...).
+      const t1 = server[0] ? threadJiffies(server[0]) : new Map();
+      const deltas = [...t1].map(([tid, j]) => [tid, Math.max(0, j - (th0.get(tid) ?? 0))]);
+      const main = deltas.find(([tid]) => tid === server[0])?.[1] ?? 0;
+      const rest = deltas.filter(([tid, j]) => tid !== server[0] && j > 0).map(([, j]) => cores(j)).sort((a, b) => b - a);
+      return {
+        server: cores(srv),
+        client: cores(cli),
+        others: cores(Math.max(0, busy - niced - srv - cli)),
+        niced: cores(niced),
+        threads: { main: cores(main), others: rest },
+      };
     },
   };
 }

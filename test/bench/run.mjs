@@ -377,6 +377,12 @@ function printModel(m) {
   else rows.push([`peer`, `n/a: ${peer?.na ?? 'not run'}`]);
   L.push(table(rows));
   L.push("* the model call's own CPU per text: the same texts one at a time on a one-thread session, no spinning");
+  for (const [c, r] of Object.entries(gateway.rows)) {
+    const t = r.cpu?.threads;
+    if (!t || !(r.rps > 0)) continue;
+    const ms = (cores) => fmt((cores * 1000) / r.rps, 2);
+    L.push(`gateway c=${c} CPU ms per request by thread: main ${ms(t.main)}; others ${t.others.slice(0, 6).map(ms).join(', ')}`);
+  }
   L.push(
     `ratios at c=${ratios.concurrency}: gateway/limit throughput ${fmt(ratios.gatewayOverLimitRps, 2)}x; gateway/peer throughput ${fmt(ratios.gatewayOverPeerRps, 2)}x, p99 ${fmt(ratios.gatewayOverPeerP99, 2)}x; c=1 p50 - raw p50 = ${ratios.c1P50MinusRaw >= 0 ? '+' : ''}${fmt(ratios.c1P50MinusRaw, 1)} ms`,
   );
