@@ -12,7 +12,14 @@ export class Model {
     readonly runner: ModelRunner,
     /** The weights file in use, relative to the model folder. */
     readonly file: string,
+    /** The folder it was loaded from (<name>/, or <name>/<version>/). */
+    readonly folder = '',
   ) {}
+
+  /** `name@version`, as requests pin it and logs name it. */
+  get ref(): string {
+    return `${this.name}@${this.version}`;
+  }
 
   get task(): Task {
     return this.spec.task;
