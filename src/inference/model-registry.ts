@@ -13,7 +13,7 @@ import type { FolderSpec } from './model-folder/read-model-folder.js';
 import { inspectModelFolder, loadModel, type LoadOptions, type Variant } from './model-loader.js';
 import { readLayout, type ModelFolders, type RepositoryLayout, type VersionFolder } from './repository/layout.js';
 import { ModelRoutes, type Role } from './rollout/model-routes.js';
-import { readRolloutFile, resolveRollout, singleRollout, type Rollout } from './rollout/rollout-file.js';
+import { compareVersions, readRolloutFile, resolveRollout, singleRollout, type Rollout } from './rollout/rollout-file.js';
 
 export interface FolderReport {
   name: string;
@@ -106,6 +106,12 @@ export class ModelRegistry {
     return this.modelNames;
   }
 
+  /** `names`, and the names of new folders a reload could not serve (no version of theirs serves). */
+  namesWithProblems(): string[] {
+    const extra = [...this.problems.keys(), ...this.history.keys()].filter((n) => !this.modelNames.includes(n));
+    return [...this.modelNames, ...new Set(extra)];
+  }
+
   /**
    * Checks every folder without loading it (layout, files present, model.json, config.json and
    * rollout.json valid): one entry per version folder, with what it declares or the problem that
@@ -188,7 +194,7 @@ export class ModelRegistry {
     const version = ref!.slice(at + 1);
     const pinned = entry.routes.versions.get(version);
     if (!pinned) {
-      const serving = [...entry.routes.versions.keys()].map((v) => `${name}@${v}`);
+      const serving = [...entry.routes.versions.keys()].sort(compareVersions).map((v) => `${name}@${v}`);
       throw new ModelNotFoundError(ref!, serving);
     }
     return { name, pinned: true, pick: () => pinned, models: [pinned] };
@@ -214,7 +220,7 @@ export class ModelRegistry {
     const out: VersionStatus[] = [];
     const entry = this.entries.get(name);
     if (entry) {
-      for (const [version, model] of entry.routes.versions) {
+      for (const [version, model] of [...entry.routes.versions].sort(([a], [b]) => compareVersions(a, b))) {
         const role = entry.routes.roleOf(model)!;
         out.push({
           name,

@@ -69,7 +69,7 @@ export class HealthService {
   }
 
   report(): HealthReport {
-    const models = this.registry.names.map((name) => ({
+    const models = this.registry.namesWithProblems().map((name) => ({
       name,
       ready: this.registry.isReady(name),
       breaker: this.sources.breakerOf(name),

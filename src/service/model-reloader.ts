@@ -69,7 +69,9 @@ export class ModelReloader {
   /** Folders that failed to load, by stamp: not tried again until their files change. */
   private readonly failedStamps = new Map<string, { stamp: string; problem: string }>();
   /** Models whose folder is gone (still serving until restart), so the warning is given once. */
-  private readonly removed = new Set<string>();
+  private readonly removed = new Map<string, string>();
+  /** Per model, the stamps of the folders as they were when its reload last failed: not tried again as they are. */
+  private readonly failedAs = new Map<string, string>();
 
   constructor(private readonly deps: ReloaderDeps) {}
 
@@ -128,16 +130,22 @@ export class ModelReloader {
       }
       for (const name of registry.names) {
         if (present.has(name) || this.removed.has(name)) continue;
-        this.removed.add(name);
         const problem = `folder ${name}/ was removed; its versions keep serving until the gateway restarts`;
+        this.removed.set(name, problem);
         registry.setProblem(name, problem);
         hooks.log('warn', 'model folder removed', { model: name, problem });
       }
-      for (const name of present) this.removed.delete(name);
+      for (const [name, problem] of this.removed) {
+        if (!present.has(name)) continue;
+        this.removed.delete(name);
+        if (registry.problemOf(name) === problem) registry.setProblem(name, undefined);
+      }
       return report;
     } finally {
       report.ms = Math.round(performance.now() - started);
-      if (report.applied.length > 0 || report.failed.length > 0) hooks.log(report.failed.length > 0 ? 'warn' : 'info', 'models reloaded', { ...report });
+      if (report.applied.length > 0 || report.failed.length > 0 || trigger === 'signal') {
+        hooks.log(report.failed.length > 0 ? 'warn' : 'info', 'models reloaded', { ...report });
+      }
       scope?.end(report);
     }
   }
@@ -151,7 +159,9 @@ export class ModelReloader {
   private async reloadModel(folders: ModelFolders, report: ReloadReport): Promise<void> {
     const { registry, path, hooks } = this.deps;
     const name = folders.name;
+    const signature = [folders.rolloutStamp, ...folders.versions.map((v) => `${v.folder}\n${v.stamp}`)].join('\n');
     const fail = (problem: string) => {
+      this.failedAs.set(name, signature);
       registry.setProblem(name, problem);
       report.failed.push({ model: name, problem });
       hooks.log('error', 'model reload failed; its serving versions are unchanged', { model: name, error: problem });
@@ -171,8 +181,10 @@ export class ModelReloader {
     }
     const knownBroken = (f: VersionFolder) => this.failedStamps.get(f.folder)?.stamp === f.stamp;
     const sameTable = loaded !== undefined && kept.length === loaded.versions.size && loaded.rolloutStamp === folders.rolloutStamp;
-    // Nothing new to try: the same versions, and folders that failed as they are now.
+    // Nothing new to try: the same versions, and folders that failed as they are now; or the very
+    // folders with which the model's last reload failed.
     if (sameTable && toLoad.every(knownBroken)) return;
+    if (this.failedAs.get(name) === signature) return;
 
     const before = new Map(registry.versionsOf(name).map((s) => [s.version, s.state]));
     const fresh: { model: Model; stamp: string }[] = [];
@@ -212,6 +224,7 @@ export class ModelReloader {
       const retired = registry.commit(name, registry.tableOf(folders, versions, rollout), (msg, fields) => hooks.log('warn', msg, fields));
       const problem = broken.size > 0 ? [...broken.values()].join('; ') : undefined;
       registry.setProblem(name, problem);
+      this.failedAs.delete(name);
       report.applied.push(name);
       hooks.onResult(name, 'applied');
       if (problem) {
@@ -244,7 +257,9 @@ export class ModelReloader {
         const fix =
           folder.version !== undefined
             ? 'a version folder is immutable: put the new files in a new version folder'
-            : 'give it a new "version" in model.json (or remove "version": the weights\' hash then names it)';
+            : spec.readFrom['version']?.from === 'model.json'
+              ? 'give it a new "version" in model.json'
+              : 'set a "version" in model.json (the weights\' hash names it, and the weights did not change)';
         throw new ModelLoadError(folder.folder, `${what} changed but the version is still ${spec.version}, and answers are cached per version: ${fix}`);
       }
     }
