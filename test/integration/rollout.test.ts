@@ -8,7 +8,7 @@ import { ClassifyDocument, EmbedDocument, HealthDocument, ModelsDocument } from 
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
 import { sample, scrape } from '../support/metrics.js';
-import { addTinyVersion, copyExport, makeRepo, SWAPPED_LABELS, writeRollout } from '../support/model-repo.js';
+import { addTinyVersion, copyExportTo, makeRepo, SWAPPED_LABELS, writeRollout } from '../support/model-repo.js';
 import { until } from '../support/wait.js';
 
 const CANARY_SHARE = 0.25;
@@ -31,11 +31,11 @@ beforeAll(async () => {
   await addTinyVersion(repo, 'disagree', '2', SWAPPED_LABELS);
   await writeRollout(repo, 'disagree', { serving: '1', shadow: { version: '2', sample: 1 } });
   // Embedders: the same export again (cosine 1), and another architecture of the same width.
-  await copyExport('st-cls', path.join(repo, 'same-embedder', '1'));
-  await copyExport('st-cls', path.join(repo, 'same-embedder', '2'));
+  await copyExportTo('st-cls', path.join(repo, 'same-embedder', '1'));
+  await copyExportTo('st-cls', path.join(repo, 'same-embedder', '2'));
   await writeRollout(repo, 'same-embedder', { serving: '1', shadow: { version: '2', sample: 1 } });
-  await copyExport('st-cls', path.join(repo, 'new-embedder', '1'));
-  await copyExport('mpnet', path.join(repo, 'new-embedder', '2'));
+  await copyExportTo('st-cls', path.join(repo, 'new-embedder', '1'));
+  await copyExportTo('mpnet', path.join(repo, 'new-embedder', '2'));
   await writeRollout(repo, 'new-embedder', { serving: '1', shadow: { version: '2', sample: 1 } });
   // The watch is off: this file drives reloads with SIGHUP.
   gw = await startGatewayProcess({ MODELS_DIR: repo, MODELS_WATCH_INTERVAL_MS: '0', CACHE_MAX_ENTRIES: '0', INFERENCE_WORKERS: '1' });

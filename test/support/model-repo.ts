@@ -60,7 +60,7 @@ export async function writeRollout(repo: string, name: string, rollout: Record<s
 }
 
 /** Copies an export fixture (test/fixtures/exports/<fixture>) to `dest`. */
-export async function copyExport(fixture: string, dest: string): Promise<string> {
+export async function copyExportTo(fixture: string, dest: string): Promise<string> {
   await cp(path.join(REPO, 'test/fixtures/exports', fixture), dest, { recursive: true });
   return dest;
 }
