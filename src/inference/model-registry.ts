@@ -267,6 +267,13 @@ export class ModelRegistry {
     if (list) this.history.set(name, list.filter((s) => !(s.version === version && s.state === state && !s.model)));
   }
 
+  /** Forgets what is kept about a model that never served and whose folder is gone. */
+  forgetModel(name: string): void {
+    if (this.entries.has(name)) return;
+    this.history.delete(name);
+    this.problems.delete(name);
+  }
+
   setProblem(name: string, problem: string | undefined): void {
     if (problem === undefined) this.problems.delete(name);
     else this.problems.set(name, problem);

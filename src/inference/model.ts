@@ -33,9 +33,12 @@ export class Model {
     return this.runner.executionProvider;
   }
 
+  /** Closes the runner once (a retired version may be closed by its drain and by shutdown). */
   close(): Promise<void> {
-    return this.runner.close();
+    return (this.closing ??= this.runner.close());
   }
+
+  private closing: Promise<void> | undefined;
 }
 
 /** What the runner makes of the graph's output for a model of this spec. */

@@ -250,11 +250,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const cleanup = (async () => {
         await apollo.stop();
         await ready.catch(() => undefined);
+        // Texts not started fail now; calls in progress finish before their threads stop (a
+        // draining version's too: the reloader closes it once its calls return).
         watch.stop();
-        await reloader.close();
-        // Texts not started fail now; calls in progress finish before their threads stop.
         protection.close();
         path.close();
+        await reloader.close();
         await Promise.all([registry.close(), cache?.close(), encoding.close(), alsoClose?.()]);
       })();
       const clean = await settlesWithin(cleanup, deadline - performance.now());

@@ -100,10 +100,14 @@ export class ModelReloader {
     }
   }
 
-  /** Stops reloading (shutdown): the pass in progress ends after the model it is on. */
+  /**
+   * Stops reloading (shutdown): the pass in progress ends after the model it is on; resolves once it
+   * has, and once every draining version is closed (their calls in progress returned).
+   */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([this.current, this.queued]);
+    await Promise.allSettled([...this.draining]);
   }
 
   private async pass(trigger: string): Promise<ReloadReport> {
@@ -126,7 +130,15 @@ export class ModelReloader {
       const present = new Set(layout.models.map((m) => m.name));
       for (const folders of layout.models) {
         if (this.closed) break;
-        await this.reloadModel(folders, report);
+        try {
+          await this.reloadModel(folders, report);
+        } catch (e) {
+          // Not a problem of the folder (those are ModelLoadErrors, handled there): still only this model's reload fails.
+          const problem = `reload of ${folders.name} failed unexpectedly: ${(e as Error).message}`;
+          report.failed.push({ model: folders.name, problem });
+          hooks.log('error', 'model reload failed; its serving versions are unchanged', { model: folders.name, err: e });
+          hooks.onResult(folders.name, 'failed', problem);
+        }
       }
       for (const name of registry.names) {
         if (present.has(name) || this.removed.has(name)) continue;
@@ -134,6 +146,13 @@ export class ModelReloader {
         this.removed.set(name, problem);
         registry.setProblem(name, problem);
         hooks.log('warn', 'model folder removed', { model: name, problem });
+      }
+      // A new folder that never served and is gone again: nothing to show for it any more.
+      for (const name of registry.namesWithProblems()) {
+        if (!present.has(name) && !registry.names.includes(name)) {
+          registry.forgetModel(name);
+          this.failedAs.delete(name);
+        }
       }
       for (const [name, problem] of this.removed) {
         if (!present.has(name)) continue;
@@ -200,22 +219,25 @@ export class ModelReloader {
         registry.note(name, version, 'LOADING');
         const started = performance.now();
         const model = await this.deps.load(name, folder);
+        try {
+          await path.add(model);
+        } catch (e) {
+          await model.close().catch(() => undefined);
+          throw new ModelLoadError(folder.folder, `calibration failed: ${(e as Error).message}`);
+        }
         fresh.push({ model, stamp: folder.stamp });
-        await path.add(model);
         registry.forget(name, version, 'LOADING');
         registry.forget(name, version, 'FAILED');
         this.failedStamps.delete(folder.folder);
         report.loaded.push(model.ref);
         hooks.log('info', 'model version loaded', { model: name, version: model.version, file: model.file, ms: Math.round(performance.now() - started) });
       } catch (e) {
-        if (!(e instanceof ModelLoadError)) {
-          await discard();
-          throw e;
-        }
+        // Whatever stopped it (the folder, or onnxruntime refusing the graph), this version is broken as it is.
+        const problem = e instanceof ModelLoadError ? e.message : new ModelLoadError(folder.folder, (e as Error).message).message;
         registry.forget(name, version, 'LOADING');
-        if (!knownBroken(folder)) registry.note(name, version, 'FAILED', { problem: e.message });
-        this.failedStamps.set(folder.folder, { stamp: folder.stamp, problem: e.message });
-        broken.set(version, e.message);
+        if (!knownBroken(folder)) registry.note(name, version, 'FAILED', { problem });
+        this.failedStamps.set(folder.folder, { stamp: folder.stamp, problem });
+        broken.set(version, problem);
       }
     }
     try {

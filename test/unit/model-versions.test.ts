@@ -132,13 +132,12 @@ describe('choosing a version', () => {
       ['1.9.0', 'STANDBY', 0],
       ['1.10.0', 'SERVING', 1],
     ]);
-    const unknown = (() => {
-      try {
-        registry.resolve('spam@3', 'classification');
-      } catch (e) {
-        return e;
-      }
-    })();
+    let unknown: unknown;
+    try {
+      registry.resolve('spam@3', 'classification');
+    } catch (e) {
+      unknown = e;
+    }
     expect(unknown).toBeInstanceOf(ModelNotFoundError);
     expect((unknown as Error).message).toBe('model "spam@3" does not exist; available: spam@1.9.0, spam@1.10.0');
     await registry.close();
