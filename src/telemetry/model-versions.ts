@@ -9,8 +9,22 @@ export class ModelVersionMetrics {
   private readonly reloads: Counter<'model' | 'result'>;
   private readonly answered: Counter<'model' | 'version'>;
 
-  constructor(registry: Registry, versions: () => readonly VersionStatus[]) {
+  constructor(
+    registry: Registry,
+    versions: () => readonly VersionStatus[],
+    /** Models whose folder is not served as it is on disk (a reload failed, the folder was removed). */
+    problems: () => readonly string[],
+  ) {
     const registers = [registry];
+    polledGauge(
+      registry,
+      'nlp_model_problem',
+      "1 while a model does not serve its folder as it is on disk (a reload failed or the folder was removed; the health query's models.problem says why); absent otherwise",
+      ['model'],
+      (set) => {
+        for (const model of problems()) set({ model }, 1);
+      },
+    );
     polledGauge(
       registry,
       'nlp_model_info',

@@ -97,7 +97,11 @@ export class Telemetry {
   /** Once models are loaded: drift gauges against each serving version's baseline, and every version's state. */
   watchModels(registry: ModelRegistry): void {
     this.drift = new DriftMonitor(this.metrics.registry, driftModels(registry), { window: this.driftWindow });
-    this.versions = new ModelVersionMetrics(this.metrics.registry, () => registry.namesWithProblems().flatMap((name) => registry.versionsOf(name)));
+    this.versions = new ModelVersionMetrics(
+      this.metrics.registry,
+      () => registry.namesWithProblems().flatMap((name) => registry.versionsOf(name)),
+      () => registry.namesWithProblems().filter((name) => registry.problemOf(name) !== undefined),
+    );
   }
 
   /** What a model reload reports: logs, metrics, trace events; after each, drift follows the serving versions. */
