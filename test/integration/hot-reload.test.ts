@@ -17,6 +17,8 @@ const NEW_VERSION_WITHIN_MS = 30_000;
 const CLIENTS = 6;
 
 interface Outcome {
+  /** When the request was sent, and when its answer came. */
+  sent: number;
   at: number;
   version?: string;
   error?: string;
@@ -30,12 +32,13 @@ function steadyLoad(url: string, model = 'spam') {
   const clients = Array.from({ length: CLIENTS }, async () => {
     while (running) {
       const i = n++;
+      const sent = performance.now();
       try {
         const { status, data, errors } = await execute(url, ClassifyDocument, { text: `the cat sat ${i}`, model });
         const error = status !== 200 || errors ? `${status} ${JSON.stringify(errors)}` : undefined;
-        outcomes.push({ at: performance.now(), version: data?.classify.model.version, error });
+        outcomes.push({ sent, at: performance.now(), version: data?.classify.model.version, error });
       } catch (e) {
-        outcomes.push({ at: performance.now(), error: String(e) });
+        outcomes.push({ sent, at: performance.now(), error: String(e) });
       }
     }
   });
@@ -79,9 +82,11 @@ describe('hot reload on SIGHUP, under steady load', () => {
     gw.child.kill('SIGHUP');
     await until(() => load.outcomes.some((o) => o.at > signalled && o.version === '2.0.0'), 'an answer from 2.0.0', NEW_VERSION_WITHIN_MS);
     const firstNew = load.outcomes.find((o) => o.at > signalled && o.version === '2.0.0')!.at - signalled;
-    await until(() => logsSince(gw, from).some((l) => l.msg === 'model version retired'), 'the old version retired');
+    await until(() => logsSince(gw, from).some((l) => l.msg === 'model reload applied'), 'the swap');
+    // Requests sent once the swap is logged reach the gateway after it: all of them get 2.0.0.
     const swapped = performance.now();
-    await until(() => load.outcomes.filter((o) => o.at > swapped).length >= 200, 'load after the swap');
+    await until(() => logsSince(gw, from).some((l) => l.msg === 'model version retired'), 'the old version retired');
+    await until(() => load.outcomes.filter((o) => o.sent > swapped).length >= 200, 'load after the swap');
     await load.stop();
 
     expect(load.outcomes.filter((o) => o.error)).toEqual([]);
@@ -89,7 +94,7 @@ describe('hot reload on SIGHUP, under steady load', () => {
     // Clients were answered while the new version loaded and warmed up, not held.
     const during = load.outcomes.filter((o) => o.at > signalled && o.at < signalled + firstNew);
     expect(during.length).toBeGreaterThan(0);
-    expect(load.outcomes.filter((o) => o.at > swapped).every((o) => o.version === '2.0.0')).toBe(true);
+    expect(load.outcomes.filter((o) => o.sent > swapped).every((o) => o.version === '2.0.0')).toBe(true);
     const retired = logsSince(gw, from).find((l) => l.msg === 'model version retired')!;
     expect(retired).toMatchObject({ model: 'spam', version: '1.0.0' });
     console.log(
@@ -126,6 +131,7 @@ describe('hot reload on SIGHUP, under steady load', () => {
     expect(error['error']).toContain(`model folder ${folder}: missing file tokenizer.json`);
     const metrics = await scrape(gw.base);
     expect(sample(metrics, 'nlp_model_reload_total', { model: 'spam', result: 'failed' })).toBe(1);
+    expect(sample(metrics, 'nlp_model_problem', { model: 'spam' })).toBe(1);
     const health = (await execute(gw.url, HealthDocument)).data!.health;
     expect(health.status).toBe('DEGRADED');
     expect(health.models[0]).toMatchObject({ name: 'spam', version: '2.0.0', problem: expect.stringMatching(/^model folder spam: missing file tokenizer\.json/) });
@@ -138,6 +144,7 @@ describe('hot reload on SIGHUP, under steady load', () => {
     await until(() => logsSince(gw, fixedFrom).some((l) => l.msg === 'model reload applied'), 'the fixed folder to load');
     expect((await execute(gw.url, ClassifyDocument, { text: 'the cat' })).data!.classify.model.version).toBe('3.0.0');
     expect((await execute(gw.url, HealthDocument)).data!.health.status).toBe('OK');
+    expect(sample(await scrape(gw.base), 'nlp_model_problem', { model: 'spam' })).toBe(0);
   });
 
   it('refuses new weights under an unchanged version (answers are cached per version)', async () => {
