@@ -12,7 +12,8 @@ import type { Task } from './model-spec.js';
 import type { FolderSpec } from './model-folder/read-model-folder.js';
 import { inspectModelFolder, loadModel, type LoadOptions, type Variant } from './model-loader.js';
 import { readLayout, type ModelFolders, type RepositoryLayout, type VersionFolder } from './repository/layout.js';
-import { ModelRoutes, type Role } from './rollout/model-routes.js';
+import { checkTables, entryOf, type Loaded, type ModelTable } from './model-table.js';
+import type { ModelRoutes, Role } from './rollout/model-routes.js';
 import { compareVersions, readRolloutFile, resolveRollout, singleRollout, type Rollout } from './rollout/rollout-file.js';
 
 export interface FolderReport {
@@ -59,18 +60,6 @@ export interface ModelChoice {
 
 export type RegistryLoadOptions = Omit<LoadOptions, 'variant' | 'name' | 'folderVersion'> & { variantOf: (name: string) => Variant };
 
-/** One loaded version and the stamp of the files it was loaded from. */
-interface Loaded {
-  model: Model;
-  stamp: string;
-}
-
-/** One model's table: what commit() swaps in. */
-export interface ModelTable {
-  routes: ModelRoutes;
-  stamps: Map<Model, string>;
-  rolloutStamp: string;
-}
 
 /** How many versions that stopped serving (failed, retired) each model keeps listing. */
 const HISTORY = 4;
@@ -138,7 +127,7 @@ export class ModelRegistry {
         const rollout = await rolloutOf(folders, versions.map((v) => v.model));
         tables.set(folders.name, entryOf(folders, versions, rollout));
       }
-      const defaults = this.check(tables, (msg, fields) => options.log('warn', msg, fields));
+      const defaults = checkTables(tables, this.dir, (msg, fields) => options.log('warn', msg, fields));
       for (const [name, entry] of tables) this.install(name, entry);
       this.setDefaults(defaults);
     } catch (e) {
@@ -292,7 +281,7 @@ export class ModelRegistry {
   commit(name: string, next: ModelTable, warn: (msg: string, fields: Record<string, unknown>) => void): Model[] {
     const tables = new Map(this.entries);
     tables.set(name, next);
-    const defaults = this.check(tables, warn);
+    const defaults = checkTables(tables, this.dir, warn);
     const before = this.entries.get(name);
     this.install(name, next);
     this.setDefaults(defaults);
@@ -324,50 +313,6 @@ export class ModelRegistry {
       if (this.roleSince.get(model)?.role !== role) this.roleSince.set(model, { role, since: now });
     }
     this.entries.set(name, entry);
-  }
-
-  /**
-   * Whether `tables` can serve: the versions of a model do one task; a canary answers like its
-   * serving version (labels, dimensions); every fallback exists, does the same task with the same
-   * outputs, and no chain loops; at most one default per task. Returns each task's default model.
-   */
-  private check(tables: ReadonlyMap<string, ModelTable>, warn: (msg: string, fields: Record<string, unknown>) => void): Map<Task, string> {
-    for (const [name, { routes }] of tables) {
-      const serving = routes.serving;
-      for (const model of routes.versions.values()) {
-        if (model.task !== serving.task) {
-          throw new ModelLoadError(
-            model.folder,
-            `version ${model.version} is ${article(model.task)} model and the serving version ${serving.version} ${article(serving.task)} model: versions of one model do one task`,
-          );
-        }
-      }
-      const canary = routes.canary?.model;
-      const differs = canary && differentOutputs(serving, canary);
-      if (differs) {
-        throw new ModelLoadError(
-          path.join(this.dir, name),
-          `canary ${canary.version} ${differs}, serving ${serving.version} does not: clients of "${name}" would get either by chance; make it a shadow, or pin it`,
-        );
-      }
-    }
-    for (const { routes } of tables.values()) {
-      for (const model of routes.versions.values()) checkFallback(model, tables, this.dir);
-    }
-    const byTask = new Map<Task, Model[]>();
-    for (const { routes } of tables.values()) byTask.set(routes.serving.task, [...(byTask.get(routes.serving.task) ?? []), routes.serving]);
-    const defaults = new Map<Task, string>();
-    for (const [task, models] of byTask) {
-      const marked = models.filter((m) => m.spec.default);
-      if (marked.length > 1) {
-        const files = marked.map((m) => path.relative(this.dir, path.join(m.folder, 'model.json'))).join(', ');
-        throw new ModelLoadError(this.dir, `${marked.length} ${task} models are marked default (${files}): keep "default": true in one of them`);
-      }
-      if (marked.length === 1) defaults.set(task, marked[0]!.name);
-      else if (models.length === 1) defaults.set(task, models[0]!.name);
-      else warn('no default model for a task; requests must name one (set "default": true in one model.json)', { task, models: models.map((m) => m.name) });
-    }
-    return defaults;
   }
 
   private setDefaults(defaults: Map<Task, string>): void {
@@ -421,45 +366,6 @@ async function rolloutOf(folders: ModelFolders, models: readonly Model[]): Promi
   return resolveRollout(await readRolloutFile(folders.rolloutFile, folders.dir), models.map((m) => m.version), folders.dir);
 }
 
-function entryOf(folders: ModelFolders, versions: readonly Loaded[], rollout: Rollout): ModelTable {
-  const byVersion = new Map(versions.map((v) => [v.model.version, v.model]));
-  return {
-    routes: new ModelRoutes(folders.name, byVersion, rollout),
-    stamps: new Map(versions.map((v) => [v.model, v.stamp])),
-    rolloutStamp: folders.rolloutStamp,
-  };
-}
-
-/** How `b` answers unlike `a` (labels, dimensions), or undefined. */
-function differentOutputs(a: Model, b: Model): string | undefined {
-  if (a.spec.task === 'classification' && b.spec.task === 'classification' && a.spec.labels.join() !== b.spec.labels.join()) {
-    return `has labels [${b.spec.labels}]`;
-  }
-  if (a.spec.task === 'embedding' && b.spec.task === 'embedding' && a.spec.dimensions !== b.spec.dimensions) {
-    return `has ${b.spec.dimensions} dimensions`;
-  }
-  return undefined;
-}
-
-function checkFallback(model: Model, tables: ReadonlyMap<string, ModelTable>, dir: string): void {
-  const seen = new Set([model.name]);
-  for (let cur = model; cur.spec.fallback; ) {
-    const next = tables.get(cur.spec.fallback)?.routes.serving;
-    const where = cur.folder || path.join(dir, cur.name);
-    if (!next) throw new ModelLoadError(where, `fallback "${cur.spec.fallback}" is not a model in ${dir}`);
-    if (next.task !== cur.task) throw new ModelLoadError(where, `fallback "${next.name}" is a ${next.task} model, not ${cur.task}`);
-    if (cur.spec.task === 'embedding' && next.spec.task === 'embedding' && next.spec.dimensions !== cur.spec.dimensions) {
-      throw new ModelLoadError(where, `fallback "${next.name}" has ${next.spec.dimensions} dimensions, not ${cur.spec.dimensions}`);
-    }
-    if (cur.spec.task === 'classification' && next.spec.task === 'classification' && next.spec.labels.join() !== cur.spec.labels.join()) {
-      throw new ModelLoadError(where, `fallback "${next.name}" has labels [${next.spec.labels}], not [${cur.spec.labels}]`);
-    }
-    if (seen.has(next.name)) throw new ModelLoadError(where, `fallback chain loops back to "${next.name}"`);
-    seen.add(next.name);
-    cur = next;
-  }
-}
-
 function trimHistory(list: VersionStatus[]): VersionStatus[] {
   // Draining and loading ones always stay; of the rest, the newest HISTORY.
   const live = list.filter((s) => s.state === 'DRAINING' || s.state === 'LOADING');
@@ -467,6 +373,3 @@ function trimHistory(list: VersionStatus[]): VersionStatus[] {
   return [...past, ...live].sort((a, b) => a.since - b.since);
 }
 
-function article(task: string): string {
-  return `${/^[aeiou]/i.test(task) ? 'an' : 'a'} ${task}`;
-}
