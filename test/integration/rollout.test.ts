@@ -9,6 +9,7 @@ import { startGatewayProcess, type GatewayProcess } from '../support/gateway-pro
 import { execute } from '../support/graphql-client.js';
 import { sample, scrape } from '../support/metrics.js';
 import { addTinyVersion, copyExportTo, makeRepo, SWAPPED_LABELS, writeRollout } from '../support/model-repo.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 import { until } from '../support/wait.js';
 
 const CANARY_SHARE = 0.25;
@@ -16,6 +17,7 @@ const REQUESTS = 2000;
 
 let gw: GatewayProcess;
 let repo: string;
+let otlp: OtlpReceiver;
 
 beforeAll(async () => {
   repo = await makeRepo();
@@ -37,13 +39,22 @@ beforeAll(async () => {
   await copyExportTo('st-cls', path.join(repo, 'new-embedder', '1'));
   await copyExportTo('mpnet', path.join(repo, 'new-embedder', '2'));
   await writeRollout(repo, 'new-embedder', { serving: '1', shadow: { version: '2', sample: 1 } });
+  otlp = await startOtlpReceiver();
   // The watch is off: this file drives reloads with SIGHUP.
-  gw = await startGatewayProcess({ MODELS_DIR: repo, MODELS_WATCH_INTERVAL_MS: '0', CACHE_MAX_ENTRIES: '0', INFERENCE_WORKERS: '1' });
+  gw = await startGatewayProcess({
+    MODELS_DIR: repo,
+    MODELS_WATCH_INTERVAL_MS: '0',
+    CACHE_MAX_ENTRIES: '0',
+    INFERENCE_WORKERS: '1',
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  });
   await gw.waitReady();
 });
 
 afterAll(async () => {
   expect(await gw.stop()).toBe(0);
+  await otlp.close();
 });
 
 /** Runs `count` calls of `call(i)` with `concurrency` in flight. */
@@ -127,6 +138,16 @@ describe('canary', () => {
       ['1.0.0', 'SERVING', 1],
       ['2.0.0', 'STANDBY', 0],
     ]);
+    // The reload is a trace of its own, with the rollout event.
+    await until(() => otlp.spans.some((s) => s.name === 'models reload'), 'the reload span');
+    const reload = otlp.spans.find((s) => s.name === 'models reload')!;
+    expect(reload.attributes).toMatchObject({ 'nlp.reload.trigger': 'signal', 'nlp.reload.applied': 'spam' });
+    expect(reload.events).toContainEqual({
+      name: 'model.state',
+      attributes: { 'nlp.model': 'spam', 'nlp.model.version': '2.0.0', 'nlp.model.state.from': 'CANARY', 'nlp.model.state.to': 'STANDBY', 'nlp.model.share': 0, 'nlp.model.shadow_sample': 0 },
+    });
+    // Batch spans say which version computed.
+    expect(otlp.spans.some((s) => s.name === 'batch spam' && s.attributes['nlp.model.version'] === '2.0.0')).toBe(true);
   });
 });
 
