@@ -37,6 +37,24 @@ export const configFields = z.object({
    * @default models/ of this repository
    */
   MODELS_DIR: z.string().min(1).default(BUILT_IN_MODELS),
+  /**
+   * MODELS_WATCH_INTERVAL_MS: how often the model repository is checked for added, changed or
+   * removed model folders and rollout.json files (file sizes and times only; nothing is read). A
+   * change is loaded beside what serves and swapped in (hot reload, docs/models.md). 0 turns the
+   * watch off; SIGHUP reloads either way.
+   */
+  MODELS_WATCH_INTERVAL_MS: int(5000, 0),
+  /**
+   * MODELS_RELOAD_DEBOUNCE_MS: how long the watch waits for a changed repository to stay unchanged
+   * before reloading it, so that a folder still being copied is not loaded half-written. SIGHUP
+   * reloads at once.
+   */
+  MODELS_RELOAD_DEBOUNCE_MS: int(2000, 0, 600_000),
+  /**
+   * SHADOW_MAX_QUEUE: most shadow texts (rollout.json "shadow") waiting or computing per model;
+   * further samples are dropped and counted (nlp_shadow_texts_total), never queued behind clients.
+   */
+  SHADOW_MAX_QUEUE: int(64, 1, 100_000),
   /** MAX_TEXT_CHARS: longest text accepted, in characters (UTF-16 code units), before tokenizing. */
   MAX_TEXT_CHARS: int(200_000, 1),
   /** MAX_BATCH_TEXTS: most texts in one classifyBatch/embedBatch call. */

@@ -12,6 +12,7 @@ import type { Variant } from './model-folder/weights.js';
 import { LocalRunner } from './onnx/local-runner.js';
 import type { OnnxSettings } from './onnx/session-options.js';
 import { ModelRegistry } from './model-registry.js';
+import { MODEL_MARKERS, VERSION_NAME } from './repository/layout.js';
 
 /** Model names: what a folder may be called and a request may name (`@` is kept for `name@version`). */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -23,6 +24,11 @@ export interface ImportOptions {
   modelsDir: string;
   /** Default: the source folder's name. */
   name?: string;
+  /**
+   * Import as this version of the model: <models>/<name>/<version>/ (several versions side by side,
+   * docs/models.md). Without it the export becomes the single folder <models>/<name>/.
+   */
+  version?: string;
   /** Link the folder instead of copying it. */
   link?: boolean;
   settings: OnnxSettings;
@@ -54,9 +60,18 @@ export async function importModel(options: ImportOptions): Promise<ImportReport>
     throw new ImportError(`"${name}" cannot be a model name (letters, digits, . _ - ; at most 64; no @): choose one with --name`);
   }
   const modelsDir = path.resolve(options.modelsDir);
-  const destination = path.join(modelsDir, name);
+  const version = options.version;
+  const modelDir = path.join(modelsDir, name);
+  const destination = version === undefined ? modelDir : path.join(modelDir, version);
+  if (version !== undefined) {
+    if (!VERSION_NAME.test(version)) throw new ImportError(`"${version}" cannot be a version (letters, digits, . _ + - ; at most 64)`);
+    if (await isModelFolder(modelDir)) {
+      throw new ImportError(`${modelDir} is a single-folder model: move its files into a version folder first (e.g. ${path.join(modelDir, '1.0.0')}/), then import the new version beside it`);
+    }
+  }
   if (await stat(destination).then(() => true, () => false)) {
-    throw new ImportError(`${destination} already exists: choose another name with --name, or remove that folder first`);
+    const fix = version === undefined ? 'choose another name with --name' : 'choose another --version (a version folder is never changed in place)';
+    throw new ImportError(`${destination} already exists: ${fix}, or remove that folder first`);
   }
 
   const warnings: string[] = [];
@@ -67,6 +82,8 @@ export async function importModel(options: ImportOptions): Promise<ImportReport>
     const started = performance.now();
     const model = await loadModel(source, {
       variant,
+      name,
+      folderVersion: version,
       openRunner: (request) => LocalRunner.open(request.file, options.settings, (msg) => warnings.push(msg)),
       log: (level, msg, fields) => {
         if (level === 'warn') warnings.push(msg);
@@ -75,18 +92,19 @@ export async function importModel(options: ImportOptions): Promise<ImportReport>
     });
     loaded.push({ variant, file: model.file, ms: Math.round(performance.now() - started) });
     await model.close();
-    spec ??= await readModelFolder(source, variant);
+    spec ??= await readModelFolder(source, variant, version);
   }
   await checkAgainstRepository(modelsDir, name, spec!);
 
-  await mkdir(modelsDir, { recursive: true });
-  const staging = path.join(modelsDir, `.import-${name}-${process.pid}`);
+  // Staged under a hidden name beside its destination (the repository skips hidden folders), then renamed into place.
+  await mkdir(path.dirname(destination), { recursive: true });
+  const staging = path.join(path.dirname(destination), `.import-${path.basename(destination)}-${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   try {
     if (options.link) await symlink(source, staging, 'dir');
     // Dereferenced: a Hugging Face cache snapshot is links into its blob store.
     else await cp(source, staging, { recursive: true, dereference: true, errorOnExist: true });
-    await readModelFolder(staging, 'fp32'); // the copy reads as the source did
+    await readModelFolder(staging, 'fp32', version); // the copy reads as the source did
     await rename(staging, destination);
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
@@ -108,6 +126,7 @@ async function variantsOf(folder: string): Promise<Variant[]> {
 
 /** What would stop the gateway starting with the new model beside the others: a second default, a missing fallback. */
 async function checkAgainstRepository(modelsDir: string, name: string, spec: FolderSpec): Promise<void> {
+  // Other models: a new version of `name` is checked against the others, not against its own versions.
   const others = await ModelRegistry.discover(modelsDir).then((r) => r.names, () => [] as readonly string[]);
   const fallback = spec.modelJson.fallback;
   if (fallback && !others.includes(fallback)) {
@@ -115,6 +134,7 @@ async function checkAgainstRepository(modelsDir: string, name: string, spec: Fol
   }
   if (!spec.modelJson.default) return;
   for (const other of others) {
+    if (other === name) continue;
     const folder = path.join(modelsDir, other);
     const otherSpec = await readModelFolder(folder, 'fp32').catch(() => undefined);
     if (otherSpec?.modelJson.default && otherSpec.task === spec.task) {
@@ -123,6 +143,11 @@ async function checkAgainstRepository(modelsDir: string, name: string, spec: Fol
       );
     }
   }
+}
+
+async function isModelFolder(dir: string): Promise<boolean> {
+  const found = await Promise.all(MODEL_MARKERS.map((m) => stat(path.join(dir, m)).then(() => true, () => false)));
+  return found.some(Boolean);
 }
 
 async function sizeOf(dir: string): Promise<{ files: number; bytes: number }> {

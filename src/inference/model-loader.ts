@@ -15,6 +15,10 @@ export type { Variant } from './model-folder/weights.js';
 
 export interface LoadOptions {
   variant: Variant;
+  /** The model's name; default: the folder's name (a version folder's model is its parent folder). */
+  name?: string;
+  /** The version a version folder's name gives (see readModelFolder). */
+  folderVersion?: string;
   openRunner: (request: RunnerRequest) => Promise<ModelRunner>;
   log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 }
@@ -24,17 +28,17 @@ export interface LoadOptions {
  * model is (task, labels, limits, weights file). Cheap, so start-up runs it on every folder before it
  * listens, and the CLI lists with it; the messages are those loadModel gives.
  */
-export function inspectModelFolder(folder: string, variant: Variant): Promise<FolderSpec> {
-  return readModelFolder(folder, variant);
+export function inspectModelFolder(folder: string, variant: Variant, folderVersion?: string): Promise<FolderSpec> {
+  return readModelFolder(folder, variant, folderVersion);
 }
 
 export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {
-  const name = path.basename(folder);
+  const name = options.name ?? path.basename(folder);
   const fail = (problem: string): never => {
     throw new ModelLoadError(folder, problem);
   };
 
-  const read = await readModelFolder(folder, options.variant);
+  const read = await readModelFolder(folder, options.variant, options.folderVersion);
   for (const warning of read.warnings) options.log('warn', warning, { model: name, variant: options.variant });
   const file = read.weights;
   let encoder: TextEncoder;
@@ -56,7 +60,7 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     const spec = await fitToGraph(read, runner, { ids: encoder.encode('probe').ids, padId: encoder.padId });
     options.log('info', 'model folder read', { model: name, readFrom: read.readFrom });
     await runner.configure(postProcessOf(spec), encoder.padId);
-    const model = new Model(name, spec, encoder, runner, file);
+    const model = new Model(name, spec, encoder, runner, file, folder);
     await warmUp(model, fail);
     return model;
   } catch (e) {

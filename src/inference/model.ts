@@ -12,7 +12,14 @@ export class Model {
     readonly runner: ModelRunner,
     /** The weights file in use, relative to the model folder. */
     readonly file: string,
+    /** The folder it was loaded from (<name>/, or <name>/<version>/). */
+    readonly folder = '',
   ) {}
+
+  /** `name@version`, as requests pin it and logs name it. */
+  get ref(): string {
+    return `${this.name}@${this.version}`;
+  }
 
   get task(): Task {
     return this.spec.task;
@@ -26,9 +33,12 @@ export class Model {
     return this.runner.executionProvider;
   }
 
+  /** Closes the runner once (a retired version may be closed by its drain and by shutdown). */
   close(): Promise<void> {
-    return this.runner.close();
+    return (this.closing ??= this.runner.close());
   }
+
+  private closing: Promise<void> | undefined;
 }
 
 /** What the runner makes of the graph's output for a model of this spec. */

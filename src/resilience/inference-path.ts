@@ -3,16 +3,21 @@
 // answer. Texts arrive in batches (the texts of one tick, coalesced above), so cache lookups,
 // tokenization and queueing are done once per batch; each text is answered on its own as soon as
 // its own call is done. The answer says what happened (cached, fallback, the model that answered).
+// Every loaded version of a model has its own lane (breaker and scheduler); a version leaving service
+// (a reload) is retired once the texts it took on are answered. Shadow traffic (shadow-traffic.ts)
+// follows the serving versions' answers.
 import { BadInputError, ModelUnavailableError, OverloadedError } from '../errors/errors.js';
 import type { Model } from '../inference/model.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
 import type { EncodedText } from '../inference/text-encoder.js';
 import type { Encoding, TextEncoding } from '../inference/tokenize/text-encoding.js';
 import { CallCost } from '../scheduler/call-cost.js';
-import { ModelScheduler, type AbortState, type RowOutput, type SchedulerObserver, type SchedulerOptions } from '../scheduler/model-scheduler.js';
+import { ModelScheduler, type AbortState, type RowOutput, type SchedulerObserver, type SchedulerOptions, type SchedulerStats } from '../scheduler/model-scheduler.js';
 import { cacheKeyer } from './cache/cache-key.js';
 import type { CachedResult } from './cache/codec.js';
+import { InFlight } from './in-flight.js';
 import { ModelCallError, ModelGuard, type BreakerStateName, type GuardOptions } from './model-guard.js';
+import { ShadowTraffic, type ShadowEvent, type ShadowOptions } from './shadow-traffic.js';
 
 /** The cache as this path needs it; ResultCache implements it. */
 export interface ResultStore {
@@ -34,6 +39,8 @@ export interface PathAnswer {
 export interface AnswerEvent {
   /** The model that answered. */
   model: string;
+  /** Its version. */
+  version: string;
   task: 'classification' | 'embedding';
   cached: boolean;
   fallback: boolean;
@@ -65,7 +72,9 @@ export interface PathHooks {
   onFallback?: (model: string, fallback: string, tag: unknown) => void;
   onBreakerState?: (model: string, state: BreakerStateName) => void;
   /** How each model's scheduler is watched (queue waits, calls, trace spans). */
-  scheduler?: (model: string) => SchedulerObserver;
+  scheduler?: (model: string, version: string) => SchedulerObserver;
+  /** A sampled text was run by a shadow version (or dropped, or failed there). */
+  onShadow?: (event: ShadowEvent) => void;
 }
 
 export interface TextRequest {
@@ -87,6 +96,7 @@ export interface PathOptions {
   deadlineMs: number;
   /** Share models (and tokenizers) between clients fairly; false: first come, first served. */
   fairShare: boolean;
+  shadow: ShadowOptions;
 }
 
 /** Whether anyone still waits for a computation shared by identical texts (see `shared`). */
@@ -103,6 +113,7 @@ class Waiters {
 }
 
 interface Lane {
+  model: Model;
   guard: ModelGuard;
   scheduler: ModelScheduler;
   keyOf: (text: string) => string;
@@ -116,8 +127,22 @@ interface Computed {
   norm: number | undefined;
 }
 
+/** A lane's scheduler as telemetry reads it. */
+export interface LaneView {
+  model: string;
+  version: string;
+  /** The version plain-name requests get (the call-cost gauge shows its fit). */
+  serving: boolean;
+  scheduler: ModelScheduler;
+}
+
 export class InferencePath {
   private readonly lanes = new Map<Model, Lane>();
+  /** Texts each lane has taken on and not answered yet. */
+  private readonly active = new InFlight<Model>();
+  /** Counters of retired lanes, per model name, so that the totals never go back. */
+  private readonly retiredStats = new Map<string, SchedulerStats>();
+  private readonly shadow: ShadowTraffic;
   /** Texts answered by an identical text already in flight. */
   deduplicated = 0;
 
@@ -127,28 +152,72 @@ export class InferencePath {
     private readonly cache: ResultStore | undefined,
     private readonly encoding: TextEncoding,
     private readonly hooks: PathHooks = {},
-  ) {}
+  ) {
+    this.shadow = new ShadowTraffic(options.shadow, {
+      target: (serving) => registry.shadowOf(serving),
+      run: (model, request) => this.answer(model, model, [request], false)[0]!,
+      busy: (serving) => (this.lanes.get(serving)?.scheduler.waiting ?? 0) >= options.scheduler.maxBatchSize,
+      onShadow: hooks.onShadow,
+    });
+  }
 
   /** Makes `model` servable: its breaker and scheduler, the scheduler's cost model seeded. */
   async add(model: Model): Promise<Record<string, number>> {
     const guard = new ModelGuard(model.name, this.options.guard, this.hooks.onBreakerState);
     // A client's turn in the queue: at least four of its longest texts.
     const options = { ...this.options.scheduler, quantum: 4 * model.spec.maxTokens };
-    const scheduler = new ModelScheduler(model.name, model.runner, guard, new CallCost(), options, this.hooks.scheduler?.(model.name));
+    const scheduler = new ModelScheduler(model.name, model.runner, guard, new CallCost(), options, this.hooks.scheduler?.(model.name, model.version));
     const calibration = await scheduler.calibrate(model.spec.maxTokens);
     const keyOf = this.cache ? cacheKeyer({ model: model.name, version: model.version, options: { weights: model.file } }) : (text: string) => text;
-    this.lanes.set(model, { guard, scheduler, keyOf, inFlight: new Map() });
+    this.lanes.set(model, { model, guard, scheduler, keyOf, inFlight: new Map() });
     return calibration;
   }
 
+  /**
+   * Takes `model`'s lane out of service once every text it took on is answered (nothing routes new
+   * texts to it by then: the registry no longer names it). Its scheduler is then closed; the caller
+   * closes the model, whose runner waits for calls in progress.
+   */
+  async retire(model: Model): Promise<void> {
+    const lane = this.lanes.get(model);
+    if (!lane) return;
+    await this.active.idle(model);
+    lane.scheduler.close();
+    this.lanes.delete(model);
+    const total = this.retiredStats.get(model.name) ?? { calls: 0, items: 0, abandoned: 0, expired: 0, rejected: 0 };
+    for (const key of Object.keys(total) as (keyof SchedulerStats)[]) total[key] += lane.scheduler.stats[key];
+    this.retiredStats.set(model.name, total);
+  }
+
+  /** Texts `model` has taken on and not answered yet. */
+  pending(model: Model): number {
+    return this.active.count(model);
+  }
+
+  /** The breaker of `name`'s serving version. */
   breakerState(name: string): BreakerStateName {
     const model = this.registry.get(name);
     return (model && this.lanes.get(model)?.guard.state) ?? 'CLOSED';
   }
 
-  /** Per model: texts waiting or computing, and the learnt call cost. */
-  schedulers(): { model: string; scheduler: ModelScheduler }[] {
-    return [...this.lanes].map(([model, lane]) => ({ model: model.name, scheduler: lane.scheduler }));
+  /** Every lane: texts waiting or computing, counters and the learnt call cost. */
+  schedulers(): LaneView[] {
+    return [...this.lanes].map(([model, lane]) => ({
+      model: model.name,
+      version: model.version,
+      serving: this.registry.get(model.name) === model,
+      scheduler: lane.scheduler,
+    }));
+  }
+
+  /** Counters of lanes already retired, per model name (to add to the live lanes' counters). */
+  retiredCounters(): ReadonlyMap<string, SchedulerStats> {
+    return this.retiredStats;
+  }
+
+  /** Shadow texts pending for a shadow version. */
+  shadowPending(model: Model): number {
+    return this.shadow.pendingFor(model);
   }
 
   /** Stops every scheduler: texts not yet started fail; calls running finish. */
@@ -161,12 +230,18 @@ export class InferencePath {
    * promise per text, in order.
    */
   runMany(model: Model, requests: readonly TextRequest[]): Promise<PathAnswer>[] {
-    return this.answer(model, model, requests);
+    const answers = this.answer(model, model, requests);
+    this.shadow.follow(model, requests, answers);
+    return answers;
   }
 
-  private answer(model: Model, asked: Model, requests: readonly TextRequest[]): Promise<PathAnswer>[] {
+  /**
+   * One promise per text, answered by `model` (then its fallback chain, with `fallBack`). `report`:
+   * the answers are clients' (telemetry's onAnswer sees them); shadow answers are not.
+   */
+  private answer(model: Model, asked: Model, requests: readonly TextRequest[], report = true): Promise<PathAnswer>[] {
     const lane = this.lanes.get(model);
-    if (!lane) return requests.map(() => Promise.reject(new ModelUnavailableError(`model "${model.name}" is not serving yet`)));
+    if (!lane) return requests.map(() => Promise.reject(new ModelUnavailableError(`model "${model.ref}" is not serving`)));
     const keys = requests.map((r) => lane.keyOf(r.text));
     const hits = this.cache ? this.cache.getMany(keys) : Promise.resolve(undefined);
     // Looked up together, then each text goes its own way.
@@ -176,14 +251,17 @@ export class InferencePath {
       if (found) this.hooks.onCacheLookup?.(hit !== undefined, request.tag);
       if (hit && !(hit.truncated && !request.truncate)) {
         const norm = hit.kind === 'embedding' ? l2Norm(hit.vector) : undefined;
-        this.report(model, hit, true, model !== asked, undefined, norm);
+        if (report) this.report(model, hit, true, model !== asked, undefined, norm);
         return { result: hit, norm, model, cached: true, fallback: model !== asked };
       }
       const { result, encoded, norm } = await this.compute(model, lane, request, keys[i]!);
       if (result.truncated && !request.truncate) throw tooLong(request, model);
-      this.report(model, result, false, model !== asked, encoded, norm);
+      if (report) this.report(model, result, false, model !== asked, encoded, norm);
       return { result, norm, model, cached: false, fallback: model !== asked };
     });
+    // Counted as the lane's until settled, so that a retiring version waits for them.
+    for (const answer of answers) void this.active.track(model, answer);
+    if (!report) return answers;
     return answers.map((answer, i) => answer.catch((e: unknown) => this.fallBack(model, asked, requests[i]!, e)));
   }
 
@@ -244,6 +322,7 @@ export class InferencePath {
   private report(model: Model, result: CachedResult, cached: boolean, fallback: boolean, encoded: EncodedText | undefined, norm: number | undefined): void {
     this.hooks.onAnswer?.({
       model: model.name,
+      version: model.version,
       task: result.kind,
       cached,
       fallback,

@@ -123,6 +123,11 @@ export class ModelScheduler {
     return this.queue.size + this.ready.reduce((n, c) => n + c.length, 0) + this.computing;
   }
 
+  /** Texts waiting for a slot (not computing yet). */
+  get waiting(): number {
+    return this.queue.size + this.ready.reduce((n, c) => n + c.length, 0);
+  }
+
   /** Queues one text; resolves with its row, or rejects (ClientGoneError, OverloadedError, the call's error). */
   submit(job: TextJob): Promise<RowOutput> {
     if (this.closed) return Promise.reject(new OverloadedError(`model "${this.model}" is shutting down`));

@@ -14,7 +14,8 @@ export enum HealthStatus {
 }
 registerEnumType(HealthStatus, {
   name: 'HealthStatus',
-  description: 'OK: every model serves. DEGRADED: answers may come from fallbacks or without the shared cache. DOWN: not serving.',
+  description:
+    'OK: every model serves. DEGRADED: answers may come from fallbacks or without the shared cache, or a model serves older versions than its folder holds (see `models.problem`). DOWN: not serving.',
 });
 
 export enum BreakerState {
@@ -84,13 +85,65 @@ export class Embedding extends AnswerMeta {
 
 }
 
-@ObjectType({ simpleResolvers: true, description: 'A model the gateway serves.' })
+export enum ModelVersionState {
+  SERVING = 'SERVING',
+  CANARY = 'CANARY',
+  SHADOW = 'SHADOW',
+  STANDBY = 'STANDBY',
+  LOADING = 'LOADING',
+  FAILED = 'FAILED',
+  DRAINING = 'DRAINING',
+  RETIRED = 'RETIRED',
+}
+registerEnumType(ModelVersionState, {
+  name: 'ModelVersionState',
+  description: 'What a version of a model is doing.',
+  valuesConfig: {
+    SERVING: { description: 'Answers requests that name the model without a version (less the canary\'s share).' },
+    CANARY: { description: 'Answers its `share` of the texts of requests that name the model without a version.' },
+    SHADOW: { description: 'Also computes a sample of the serving version\'s texts, to compare; its answers are not returned.' },
+    STANDBY: { description: 'Loaded; answers only requests that pin it (`name@version`).' },
+    LOADING: { description: 'Being loaded and warmed up by a reload; not answering yet.' },
+    FAILED: { description: 'Its folder could not be loaded (`problem` says why); the other versions serve as before.' },
+    DRAINING: { description: 'Taken out of service by a reload: answers what it already took on, nothing new.' },
+    RETIRED: { description: 'Taken out of service and closed.' },
+  },
+});
+
+@ObjectType({ simpleResolvers: true, description: 'One version of a model.' })
+export class ModelVersion {
+  @Field(() => String, { description: 'Pin it with `model: "name@version"`.' })
+  version!: string;
+
+  @Field(() => ModelVersionState)
+  state!: ModelVersionState;
+
+  @Field(() => Float, { description: 'Share of the texts of requests naming the model without a version that this version answers (0 to 1).' })
+  share!: number;
+
+  @Field(() => Float, { description: "SHADOW: share of the serving version's texts it also computes (0 to 1); 0 otherwise." })
+  shadowSample!: number;
+
+  @Field(() => String, { description: 'When it entered its state (ISO 8601).' })
+  since!: string;
+
+  @Field(() => String, { nullable: true, description: 'FAILED: why its folder cannot be served.' })
+  problem!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The weights file it runs (loaded versions).' })
+  weights!: string | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A model the gateway serves. Its fields describe its serving version; `versions` lists them all.' })
 export class ModelInfo {
   @Field(() => String)
   name!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The serving version: what requests naming the model without a version get (but for a canary\'s share).' })
   version!: string;
+
+  @Field(() => [ModelVersion], { description: 'Every version: serving, canary, shadow, standby, and those loading, failed, draining or retired lately.' })
+  versions!: ModelVersion[];
 
   @Field(() => ModelTask)
   task!: ModelTask;
@@ -121,6 +174,12 @@ export class ModelHealth {
 
   @Field(() => BreakerState)
   breaker!: BreakerState;
+
+  @Field(() => String, { nullable: true, description: 'The serving version (null while loading).' })
+  version!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Why the model does not serve its folder as it is (a reload failed, the folder was removed); it still serves its older versions.' })
+  problem!: string | null;
 }
 
 export enum CacheTierState {

@@ -1,9 +1,12 @@
 // Start-up and shutdown of one gateway: listen first (so /healthz and /readyz answer while models
-// load), then load and warm every model, then report ready. Shutdown drains before it exits.
+// load), then load and warm every model, then report ready and start watching the model repository
+// (hot reload). Shutdown drains before it exits.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/config.js';
+import { loadModel } from '../inference/model-loader.js';
 import { ModelRegistry } from '../inference/model-registry.js';
+import { layoutStamp } from '../inference/repository/layout.js';
 import { openRunner } from '../inference/onnx/open-runner.js';
 import { LocalEncoding } from '../inference/tokenize/text-encoding.js';
 import { TokenizerPool } from '../inference/tokenize/tokenizer-pool.js';
@@ -11,6 +14,7 @@ import { ResultCache } from '../resilience/cache/result-cache.js';
 import { InferencePath } from '../resilience/inference-path.js';
 import { buildGatewaySchema } from '../schema/build-schema.js';
 import { HealthService } from '../service/health.js';
+import { ModelReloader, type ReloadReport } from '../service/model-reloader.js';
 import { NlpService } from '../service/nlp-service.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
@@ -20,6 +24,7 @@ import type { BaseContext } from './graphql-handler.js';
 import { closeHttpServer } from './http-drain.js';
 import { createRequestHandler } from './http-routes.js';
 import { createProtection } from './protection.js';
+import { RepositoryWatch } from './reload-triggers.js';
 import { RequestTracker } from './request-tracker.js';
 
 export interface Gateway {
@@ -29,6 +34,11 @@ export interface Gateway {
   ready: Promise<void>;
   health: HealthService;
   path: InferencePath;
+  /**
+   * Reads the model repository again and swaps in what changed (SIGHUP, the watch); once models are
+   * ready. Resolves with what the pass did.
+   */
+  reload(trigger: string): Promise<ReloadReport>;
   /**
    * Stops taking work, lets requests in flight finish, frees the models and whatever `alsoClose`
    * closes; resolves within SHUTDOWN_GRACE_MS of the call.
@@ -118,6 +128,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       },
       deadlineMs: config.INFERENCE_DEADLINE_MS,
       fairShare: config.FAIR_SHARE === 'on',
+      shadow: { maxPending: config.SHADOW_MAX_QUEUE },
     },
     cache,
     encoding,
@@ -126,13 +137,18 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   telemetry.watchPath(path);
   const health = new HealthService(registry, GATEWAY_VERSION, {
     breakerOf: (model) => path.breakerState(model),
+    problemOf: (model) => {
+      const problem = registry.problemOf(model);
+      return problem === undefined ? undefined : registry.publicProblem(problem);
+    },
     cache: () => {
       if (!cache) return { enabled: false, entries: 0, bytes: 0, redis: 'disabled' };
       const state = cache.state();
       return { enabled: true, entries: state.memory.entries, bytes: state.memory.bytes, redis: state.redis };
     },
   });
-  const context: BaseContext = { nlp: new NlpService(registry, path, config, telemetry.requestTag), registry, health };
+  const nlp = new NlpService(registry, path, config, telemetry.requestTag);
+  const context: BaseContext = { nlp, registry, health };
 
   const httpServer = createServer();
   const schema = await buildGatewaySchema();
@@ -182,21 +198,35 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     if (!warned.has(key)) log.warn(fields, msg);
     warned.add(key);
   };
+  const loadOptions = {
+    openRunner: (request: Parameters<typeof openRunner>[0]) => openRunner(request, config, { warn, onRestart: telemetry.onWorkerRestart(request.model) }),
+    log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => log[level](fields, msg),
+  };
+  const reloader = new ModelReloader({
+    registry,
+    path,
+    drained: (model) => nlp.drained(model),
+    load: (name, folder) => loadModel(folder.folder, { ...loadOptions, name, folderVersion: folder.version, variant: variantOf(config)(name) }),
+    variantOf: variantOf(config),
+    hooks: telemetry.reloadHooks(registry),
+  });
+  const watch = new RepositoryWatch(
+    { dir: config.MODELS_DIR, intervalMs: config.MODELS_WATCH_INTERVAL_MS, debounceMs: config.MODELS_RELOAD_DEBOUNCE_MS, loadedStamp: layoutStamp(registry.layout) },
+    (trigger) => reloader.reload(trigger),
+  );
   const ready = registry
-    .loadAll({
-      openRunner: (request) => openRunner(request, config, { warn, onRestart: telemetry.onWorkerRestart(request.model) }),
-      variantOf: variantOf(config),
-      log: (level, msg, fields) => log[level](fields, msg),
-    })
+    .loadAll({ ...loadOptions, variantOf: variantOf(config) })
     .then(async () => {
-      for (const model of registry.list()) {
+      for (const model of registry.loaded()) {
         const calibration = await path.add(model);
-        log.info({ model: model.name, ...model.runner.shape, ...calibration }, 'model calibrated');
+        log.info({ model: model.name, version: model.version, ...model.runner.shape, ...calibration }, 'model calibrated');
       }
-      telemetry.watchModels(registry.list());
+      telemetry.watchModels(registry);
       health.startServing();
+      watch.start();
       log.info({ ms: Math.round(performance.now() - started) }, 'ready');
     });
+  const reload = (trigger: string): Promise<ReloadReport> => ready.then(() => reloader.reload(trigger));
 
   let stopping: Promise<void> | undefined;
   const shutdown = (alsoClose?: () => Promise<unknown>) =>
@@ -220,9 +250,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const cleanup = (async () => {
         await apollo.stop();
         await ready.catch(() => undefined);
-        // Texts not started fail now; calls in progress finish before their threads stop.
+        // Texts not started fail now; calls in progress finish before their threads stop (a
+        // draining version's too: the reloader closes it once its calls return).
+        watch.stop();
         protection.close();
         path.close();
+        await reloader.close();
         await Promise.all([registry.close(), cache?.close(), encoding.close(), alsoClose?.()]);
       })();
       const clean = await settlesWithin(cleanup, deadline - performance.now());
@@ -238,5 +271,5 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       log.info({ ms: Math.round(performance.now() - started), drained, cut: requests.cutWhileClosing, clean }, 'stopped');
     })());
 
-  return { port, url: `http://127.0.0.1:${port}/graphql`, ready, health, path, shutdown };
+  return { port, url: `http://127.0.0.1:${port}/graphql`, ready, health, path, reload, shutdown };
 }

@@ -29,21 +29,22 @@ export interface Protection {
   close(): void;
 }
 
-/** The model an operation field would use, as the cost estimate needs it. */
+/** The model an operation field would use, as the cost estimate needs it (of its versions, the largest). */
 function modelLookup(registry: ModelRegistry): ModelLookup {
   const bound = (m: Model) => ({ name: m.name, maxTokens: m.spec.maxTokens, specialTokens: m.encoder.specialTokens });
+  const largest = (models: readonly Model[]) => models.reduce<Model | undefined>((a, m) => (!a || m.spec.maxTokens > a.spec.maxTokens ? m : a), undefined);
   return (name, task) => {
     if (task) {
       try {
-        return bound(registry.resolve(name, task));
+        return bound(largest(registry.resolve(name, task).models)!);
       } catch {
         return undefined; // unknown model or wrong task: the operation fails without model work
       }
     }
     // A field of no known task: the largest model bounds it.
-    const models = name ? [registry.get(name)].filter((m) => m !== undefined) : registry.list();
-    const largest = models.reduce<Model | undefined>((a, m) => (!a || m.spec.maxTokens > a.spec.maxTokens ? m : a), undefined);
-    return largest && bound(largest);
+    const routes = name ? registry.routesOf(name.split('@')[0]!) : undefined;
+    const found = largest(routes ? [...routes.versions.values()] : name ? [] : registry.loaded());
+    return found && bound(found);
   };
 }
 

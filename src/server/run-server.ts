@@ -5,7 +5,8 @@
 // The gateway owns SIGTERM and SIGINT from the first moment (Apollo is told to leave them alone), so
 // that the same drain runs whatever NODE_ENV says, and so that a signal during start-up is not lost:
 // as PID 1 in a container, a signal without a handler is ignored. A second signal ends the process
-// at once.
+// at once. SIGHUP reloads the model repository (docs/models.md); one that comes during start-up is
+// kept for when the models are ready (without a handler, SIGHUP would end the process).
 import { ExitCode } from '../cli/exit-codes.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { ModelLoadError } from '../errors/errors.js';
@@ -60,6 +61,12 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
       );
     });
   }
+
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    log.info({ signal: 'SIGHUP' }, 'model reload requested');
+    void starting?.then((gateway) => gateway.reload('signal')).catch(() => undefined);
+  });
 
   try {
     starting = startGateway(config, log);

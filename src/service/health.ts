@@ -9,6 +9,10 @@ export interface ModelHealthReport {
   name: string;
   ready: boolean;
   breaker: BreakerStateName;
+  /** The serving version (once loaded). */
+  version: string | null;
+  /** Why the model's folder is not served as it is on disk (a reload failed, the folder was removed). */
+  problem: string | null;
 }
 
 export interface CacheHealthReport {
@@ -29,6 +33,8 @@ export interface HealthReport {
 /** Where health reads the state of parts it does not own. */
 export interface HealthSources {
   breakerOf(model: string): BreakerStateName;
+  /** A model's problem, as clients may read it (no server paths). */
+  problemOf(model: string): string | undefined;
   cache(): CacheHealthReport;
 }
 
@@ -63,14 +69,17 @@ export class HealthService {
   }
 
   report(): HealthReport {
-    const models = this.registry.names.map((name) => ({
+    const models = this.registry.namesWithProblems().map((name) => ({
       name,
       ready: this.registry.isReady(name),
       breaker: this.sources.breakerOf(name),
+      version: this.registry.get(name)?.version ?? null,
+      problem: this.sources.problemOf(name) ?? null,
     }));
     const cache = this.sources.cache();
-    // DEGRADED: still answering, but some answers come from fallbacks or without the shared cache.
-    const degraded = models.some((m) => m.breaker !== 'CLOSED') || cache.redis === 'down';
+    // DEGRADED: still answering, but some answers come from fallbacks or without the shared cache, or
+    // a model serves older versions than its folder holds (a reload failed).
+    const degraded = models.some((m) => m.breaker !== 'CLOSED' || m.problem !== null) || cache.redis === 'down';
     return {
       status: !this.ready ? 'DOWN' : degraded ? 'DEGRADED' : 'OK',
       version: this.version,

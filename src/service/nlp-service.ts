@@ -1,5 +1,6 @@
-// What the API can do, independent of GraphQL: checks inputs, picks the model, and hands the texts to
-// the inference path. The texts of one turn of the event loop, from every request, are coalesced
+// What the API can do, independent of GraphQL: checks inputs, picks the model (the registry resolves
+// the request's model to a choice of versions; each text gets its version: pinned, serving or canary),
+// and hands the texts to the inference path. The texts of one turn of the event loop, from every request, are coalesced
 // per model (DataLoader) so that the path looks them up, tokenizes them and queues them together.
 import DataLoader from 'dataloader';
 import type { Config } from '../config/config.js';
@@ -7,6 +8,7 @@ import { BadInputError, ForbiddenError } from '../errors/errors.js';
 import type { Model } from '../inference/model.js';
 import type { Task } from '../inference/model-spec.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
+import { InFlight } from '../resilience/in-flight.js';
 import type { InferencePath, PathAnswer, TextRequest } from '../resilience/inference-path.js';
 import type { RequestUsage } from '../schema/context.js';
 import type { AbortState } from '../scheduler/model-scheduler.js';
@@ -62,6 +64,8 @@ export type ServiceLimits = Pick<Config, 'MAX_TEXT_CHARS' | 'MAX_BATCH_TEXTS'>;
 export class NlpService {
   /** One coalescing loader per model (per loaded model object, so a reloaded model gets its own). */
   private readonly loaders = new WeakMap<Model, DataLoader<TextRequest, PathAnswer>>();
+  /** Texts handed to each version's loader and not answered yet (a retiring version waits for them). */
+  private readonly pending = new InFlight<Model>();
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -93,20 +97,29 @@ export class NlpService {
 
   private async run(task: Task, texts: readonly string[], options: RequestOptions, single: boolean): Promise<PathAnswer[]> {
     this.checkTexts(texts, single);
-    const model = this.registry.resolve(options.model, task);
-    if (options.allowsModel && !options.allowsModel(model.name)) {
-      throw new ForbiddenError(`this API key may not call model "${model.name}"`, { model: model.name });
+    const choice = this.registry.resolve(options.model, task);
+    if (options.allowsModel && !options.allowsModel(choice.name)) {
+      throw new ForbiddenError(`this API key may not call model "${choice.name}"`, { model: choice.name });
     }
     const truncate = options.truncate ?? true;
-    const loader = this.loaderOf(model);
     const { client, signal } = options;
     const tag = this.tagRequest();
-    const answers = await Promise.all(texts.map((text, i) => loader.load({ text, where: whereOf(single, i), truncate, client, signal, tag })));
+    const answers = await Promise.all(
+      texts.map((text, i) => {
+        const model = choice.pick(text);
+        return this.pending.track(model, this.loaderOf(model).load({ text, where: whereOf(single, i), truncate, client, signal, tag }));
+      }),
+    );
     if (options.usage) {
       options.usage.texts += answers.length;
       for (const a of answers) options.usage.tokens += a.result.tokens;
     }
     return answers;
+  }
+
+  /** Resolves once every text handed to `model` has its answer (it no longer gets new ones: see ModelReloader). */
+  drained(model: Model): Promise<void> {
+    return this.pending.idle(model);
   }
 
   private loaderOf(model: Model): DataLoader<TextRequest, PathAnswer> {

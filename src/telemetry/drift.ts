@@ -1,6 +1,8 @@
 // Model-drift gauges: each model keeps a rolling window of its last answers (never the texts), and the
 // gauges compare that window with the baseline of model.json when Prometheus scrapes. Labels are
-// model names and label names from model.json only, so cardinality stays bounded.
+// model names and label names from model.json only, so cardinality stays bounded. A window follows
+// the model's serving version (the baseline is that version's): answers of canary, pinned or shadow
+// versions are left out, and a new serving version starts a new window.
 import type { Registry } from 'prom-client';
 import type { AnswerEvent } from '../resilience/inference-path.js';
 import type { Baseline } from '../inference/model-spec.js';
@@ -12,6 +14,8 @@ export type { Baseline };
 
 export interface DriftModel {
   name: string;
+  /** The version whose answers the window takes. */
+  version: string;
   task: 'classification' | 'embedding';
   labels?: readonly string[];
   maxTokens: number;
@@ -162,12 +166,17 @@ function nearestRank(sorted: Float64Array, p: number): number {
 export class DriftMonitor {
   private readonly models = new Map<string, ModelDrift>();
 
-  constructor(registry: Registry, models: readonly DriftModel[], options: DriftOptions) {
+  constructor(
+    registry: Registry,
+    models: readonly DriftModel[],
+    private readonly options: DriftOptions,
+  ) {
     if (!Number.isInteger(options.window) || options.window < 1) {
       throw new RangeError(`drift window must be a positive integer, got ${options.window}`);
     }
-    for (const m of models) this.models.set(m.name, new ModelDrift(m, options.window));
-    const all = [...this.models.values()];
+    this.follow(models);
+    // Read at every scrape: the models followed then.
+    const all = { [Symbol.iterator]: () => this.models.values() };
 
     const gauge = <L extends string>(name: string, help: string, labelNames: L[], fill: (set: SetValue<L>) => void) =>
       polledGauge(registry, name, help, labelNames, fill);
@@ -237,8 +246,22 @@ export class DriftMonitor {
     );
   }
 
-  /** Records one answered text; answers of models not given to the constructor are ignored. */
+  /**
+   * Follows these models (their serving versions) from now on: a model whose version changed starts
+   * a new window; models no longer given are dropped.
+   */
+  follow(models: readonly DriftModel[]): void {
+    const names = new Set(models.map((m) => m.name));
+    for (const name of this.models.keys()) if (!names.has(name)) this.models.delete(name);
+    for (const m of models) {
+      const current = this.models.get(m.name);
+      if (current?.spec.version !== m.version) this.models.set(m.name, new ModelDrift(m, this.options.window));
+    }
+  }
+
+  /** Records one answered text; answers of other models and versions are ignored. */
   observe(event: AnswerEvent): void {
-    this.models.get(event.model)?.observe(event);
+    const m = this.models.get(event.model);
+    if (m && m.spec.version === event.version) m.observe(event);
   }
 }

@@ -64,8 +64,10 @@ export class GatewayMetrics {
 
     this.restarts = counter('nlp_worker_restarts_total', 'Inference workers replaced, by reason (died, timeout: overran MODEL_TIMEOUT_MS)', ['model', 'reason']);
 
-    polledGauge(this.registry, 'nlp_queue_depth', 'Texts waiting or computing, per model', ['model'], (set) => {
-      for (const { model, scheduler } of this.path?.schedulers() ?? []) set({ model }, scheduler.depth);
+    polledGauge(this.registry, 'nlp_queue_depth', 'Texts waiting or computing, per model (all its versions)', ['model'], (set) => {
+      const depth = new Map<string, number>();
+      for (const { model, scheduler } of this.path?.schedulers() ?? []) depth.set(model, (depth.get(model) ?? 0) + scheduler.depth);
+      for (const [model, n] of depth) set({ model }, n);
     });
     polledGauge(this.registry, 'nlp_cache_redis_up', 'Shared cache tier reachable: 1 connected, 0 down (absent without Redis)', [], (set) => {
       const up = this.redisUp?.();
@@ -74,10 +76,11 @@ export class GatewayMetrics {
     polledGauge(
       this.registry,
       'nlp_call_cost_seconds',
-      "A model call's learnt cost that decides how batches are cut: part=fixed (per call) and per_token (per padded token)",
+      "A model call's learnt cost that decides how batches are cut (its serving version): part=fixed (per call) and per_token (per padded token)",
       ['model', 'part'],
       (set) => {
-        for (const { model, scheduler } of this.path?.schedulers() ?? []) {
+        for (const { model, serving, scheduler } of this.path?.schedulers() ?? []) {
+          if (!serving) continue;
           const fit = scheduler.cost.estimate;
           if (!fit) continue;
           set({ model, part: 'fixed' }, fit.fixedMs / 1000);
@@ -85,8 +88,9 @@ export class GatewayMetrics {
         }
       },
     );
-    // Counters kept by the schedulers and the path, read at scrape time.
-    const schedulers = () => this.path?.schedulers() ?? [];
+    // Counters kept by the schedulers and the path, read at scrape time: every version's lane, the
+    // retired ones included, so that a model's totals never go back when a reload swaps a version.
+    const path = () => this.path;
     const total = (name: string, help: string, read: (s: SchedulerStats) => number) =>
       new Counter({
         name,
@@ -95,7 +99,10 @@ export class GatewayMetrics {
         registers,
         collect() {
           this.reset();
-          for (const { model, scheduler } of schedulers()) this.inc({ model }, read(scheduler.stats));
+          const sums = new Map<string, number>();
+          for (const [model, stats] of path()?.retiredCounters() ?? []) sums.set(model, read(stats));
+          for (const { model, scheduler } of path()?.schedulers() ?? []) sums.set(model, (sums.get(model) ?? 0) + read(scheduler.stats));
+          for (const [model, n] of sums) this.inc({ model }, n);
         },
       });
     total('nlp_batched_items_total', 'Texts sent to models by their schedulers', (s) => s.items);

@@ -3,7 +3,8 @@
 // inference inside it; cache, fallback and breaker outcomes become events on the request's span.
 // Texts are processed in batches of many requests, outside their request's context, so each text
 // carries its request's span (requestTag) and the hooks use it explicitly. With no SDK started,
-// there is no span to carry and every hook returns at once.
+// there is no span to carry and every hook returns at once. Model reloads are root spans of their
+// own, with an event per version state change (a rollout event) and per failure.
 import { context, trace, type Link, type Span } from '@opentelemetry/api';
 import type { CallStats, DispatchScope } from '../scheduler/model-scheduler.js';
 
@@ -22,7 +23,7 @@ export const traceHooks = {
   requestTag: (): unknown => trace.getActiveSpan(),
 
   /** Ties each model call to the requests it served. */
-  onDispatch(model: string, items: readonly { tag: unknown; waitedMs: number }[]): DispatchScope | undefined {
+  onDispatch(model: string, version: string, items: readonly { tag: unknown; waitedMs: number }[]): DispatchScope | undefined {
     const links: Link[] = items.flatMap(({ tag }) => {
       const span = spanOf(tag);
       return span ? [{ context: span.spanContext() }] : [];
@@ -32,7 +33,7 @@ export const traceHooks = {
     const span = tracer.startSpan(`batch ${model}`, {
       root: true,
       links,
-      attributes: { 'nlp.model': model, 'nlp.batch.size': items.length, 'nlp.batch.max_wait_ms': Math.max(...items.map((i) => i.waitedMs)) },
+      attributes: { 'nlp.model': model, 'nlp.model.version': version, 'nlp.batch.size': items.length, 'nlp.batch.max_wait_ms': Math.max(...items.map((i) => i.waitedMs)) },
     });
     return {
       end(outcome: { call?: CallStats; error?: unknown }) {
@@ -63,4 +64,34 @@ export const traceHooks = {
   onBreakerState(model: string, state: string): void {
     trace.getActiveSpan()?.addEvent('breaker', { 'nlp.model': model, 'nlp.breaker.state': state });
   },
+
+  /** A reload pass: a root span, ended with what it did. */
+  onReloadPass(trigger: string): { end(report: { applied: string[]; failed: { model: string }[]; loaded: string[]; retired: string[] }): void } {
+    const span = tracer.startSpan('models reload', { root: true, attributes: { 'nlp.reload.trigger': trigger } });
+    reloadSpan = span;
+    return {
+      end(report) {
+        span.setAttributes({
+          'nlp.reload.applied': report.applied.join(','),
+          'nlp.reload.failed': report.failed.map((f) => f.model).join(','),
+          'nlp.reload.loaded': report.loaded.join(','),
+          'nlp.reload.retired': report.retired.join(','),
+        });
+        span.setStatus({ code: report.failed.length > 0 ? 2 : 1 });
+        span.end();
+        if (reloadSpan === span) reloadSpan = undefined;
+      },
+    };
+  },
+
+  /** A version changed state (loaded into a rollout, promoted, drained, retired) or failed to load. */
+  onModelEvent(name: 'model.state' | 'model.failed', attributes: Record<string, string | number>): void {
+    if (reloadSpan) return void reloadSpan.addEvent(name, attributes);
+    // After the pass (a drained version retiring): a span of its own.
+    const span = tracer.startSpan(name, { root: true, attributes });
+    span.end();
+  },
 };
+
+/** The reload pass in progress, whose span collects model events. */
+let reloadSpan: Span | undefined;

@@ -60,6 +60,16 @@ const GATEWAY_METRICS: Record<string, MetricType> = {
   nlp_drift_norm_ratio: 'gauge', // model
   nlp_drift_window_size: 'gauge', // model
   nlp_drift_baseline: 'gauge', // model, stat (the model's reference values, constant)
+  nlp_model_info: 'gauge', // model, version, state, task, weights
+  nlp_model_traffic_share: 'gauge', // model, version
+  nlp_version_texts_total: 'counter', // model, version
+  nlp_model_reload_total: 'counter', // model, result
+  nlp_model_problem: 'gauge', // model
+  nlp_shadow_texts_total: 'counter', // model, version, result
+  nlp_shadow_window_size: 'gauge', // model, version
+  nlp_shadow_label_agreement: 'gauge', // model, version
+  nlp_shadow_score_difference: 'gauge', // model, version, stat
+  nlp_shadow_embedding_cosine: 'gauge', // model, version, stat
 };
 
 /** Node's process metrics, named as the gateway registers them (src/telemetry/process-metrics.ts). */
@@ -251,7 +261,7 @@ describe('Grafana dashboard', () => {
     expect(dashboard.uid).toBe('nlp-gateway');
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
     const rows = allPanels.filter((p) => p.type === 'row').map((p) => p.title);
-    expect(rows).toEqual(['Traffic', 'Latency', 'Batching', 'Resilience', 'Drift', 'Process']);
+    expect(rows).toEqual(['Traffic', 'Latency', 'Batching', 'Resilience', 'Drift', 'Model versions', 'Process']);
   });
 
   it('has unique panel ids and non-overlapping positions', () => {

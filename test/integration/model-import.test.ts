@@ -85,6 +85,33 @@ describe('importing exports', () => {
     expect((await lstat(path.join(repo, 'topics/onnx/model.onnx'))).isFile()).toBe(true);
   });
 
+  it('imports versions side by side with --version: <name>/<version>/, never over an existing version or a single-folder model', async () => {
+    const repo = await repoWithBuiltIns();
+    const first = await importModel({ source: path.join(EXPORTS, 'bert'), modelsDir: repo, name: 'sentiment', version: '1.0.0', settings });
+    expect(first.destination).toBe(path.join(repo, 'sentiment', '1.0.0'));
+    expect(first.readFrom['version']).toEqual({ value: '1.0.0', from: 'version folder name' });
+    await importModel({ source: path.join(EXPORTS, 'bert'), modelsDir: repo, name: 'sentiment', version: '1.1.0', settings });
+    expect(await entries(path.join(repo, 'sentiment'))).toEqual(['1.0.0', '1.1.0']);
+    const again = await importModel({ source: path.join(EXPORTS, 'bert'), modelsDir: repo, name: 'sentiment', version: '1.1.0', settings }).catch((e: Error) => e);
+    expect((again as Error).message).toBe(
+      `${path.join(repo, 'sentiment', '1.1.0')} already exists: choose another --version (a version folder is never changed in place), or remove that folder first`,
+    );
+    const single = await importModel({ source: path.join(EXPORTS, 'bert'), modelsDir: repo, name: 'spam-linear', version: '2.0.0', settings }).catch((e: Error) => e);
+    expect(single).toBeInstanceOf(ImportError);
+    expect((single as Error).message).toMatch(/spam-linear is a single-folder model: move its files into a version folder first \(e\.g\. .*spam-linear\/1\.0\.0\/\), then import the new version beside it$/);
+    const gw = await startGatewayProcess({ MODELS_DIR: repo });
+    try {
+      await gw.waitReady();
+      const { data } = await execute(gw.url, ModelsDocument);
+      expect(data!.models.find((m) => m.name === 'sentiment')!.versions.map((v) => [v.version, v.state])).toEqual([
+        ['1.0.0', 'STANDBY'],
+        ['1.1.0', 'SERVING'],
+      ]);
+    } finally {
+      expect(await gw.stop()).toBe(0);
+    }
+  });
+
   it('refuses a taken name, a bad name, a second default and a missing fallback, leaving the repository as it was', async () => {
     const repo = await repoWithBuiltIns();
     const before = await entries(repo);

@@ -1,5 +1,5 @@
 // Builds throw-away model repositories from the tiny fixtures, to test loading and validation.
-import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO } from './gateway-process.js';
@@ -43,4 +43,24 @@ export async function addTinyClassifier(repo: string, name: string, options: Tin
   );
   await copyFile(path.join(ONNX_FIXTURES, options.onnx ?? 'tiny-classifier.onnx'), path.join(folder, 'onnx/model.onnx'));
   return folder;
+}
+
+/** A tiny classifier as version `version` of model `name`: <repo>/<name>/<version>/ (model.json repeats the version). */
+export async function addTinyVersion(repo: string, name: string, version: string, options: TinyModelOptions = {}): Promise<string> {
+  await mkdir(path.join(repo, name), { recursive: true });
+  return addTinyClassifier(path.join(repo, name), version, { ...options, modelJson: { version, ...options.modelJson } });
+}
+
+/** The tiny classifier with its labels the other way round: it says "spam" where the plain one says "ham". */
+export const SWAPPED_LABELS: TinyModelOptions = { config: { id2label: { 0: 'spam', 1: 'ham' } }, modelJson: { labels: ['spam', 'ham'] } };
+
+/** Writes <repo>/<name>/rollout.json. */
+export async function writeRollout(repo: string, name: string, rollout: Record<string, unknown>): Promise<void> {
+  await writeFile(path.join(repo, name, 'rollout.json'), JSON.stringify(rollout));
+}
+
+/** Copies an export fixture (test/fixtures/exports/<fixture>) to `dest`. */
+export async function copyExportTo(fixture: string, dest: string): Promise<string> {
+  await cp(path.join(REPO, 'test/fixtures/exports', fixture), dest, { recursive: true });
+  return dest;
 }

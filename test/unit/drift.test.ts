@@ -32,6 +32,7 @@ function classification(top: string, score: number, tokens: number, full: number
   const other = top === 'spam' ? 'ham' : 'spam';
   return {
     model: MODEL,
+    version: '1',
     task: 'classification',
     cached: full === undefined,
     fallback: false,
@@ -89,7 +90,7 @@ async function samples(registry: Registry, name: string): Promise<{ labels: Labe
 
 function spamMonitor(window = 1000): { registry: Registry; monitor: DriftMonitor } {
   const registry = new Registry();
-  const monitor = new DriftMonitor(registry, [{ name: MODEL, task: 'classification', labels: spec.labels, maxTokens: spec.maxTokens, baseline }], {
+  const monitor = new DriftMonitor(registry, [{ name: MODEL, version: '1', task: 'classification', labels: spec.labels, maxTokens: spec.maxTokens, baseline }], {
     window,
   });
   return { registry, monitor };
@@ -255,10 +256,10 @@ describe('DriftMonitor with the spam-bert baseline', () => {
 describe('DriftMonitor edge cases', () => {
   it('gives models without a baseline the window gauges but no PSI', async () => {
     const registry = new Registry();
-    const monitor = new DriftMonitor(registry, [{ name: 'plain', task: 'classification', labels: ['a', 'b'], maxTokens: 64 }], { window: 4 });
+    const monitor = new DriftMonitor(registry, [{ name: 'plain', version: '1', task: 'classification', labels: ['a', 'b'], maxTokens: 64 }], { window: 4 });
     for (const [label, score] of [['a', 0.9], ['a', 0.7], ['b', 0.6], ['a', 0.8]] as const) {
       monitor.observe({
-        model: 'plain',
+        model: 'plain', version: '1',
         task: 'classification',
         cached: false,
         fallback: false,
@@ -294,11 +295,11 @@ describe('DriftMonitor edge cases', () => {
 describe('DriftMonitor with an embedding model', () => {
   it('reports the mean, p05 and p95 of the norms and their ratio to the baseline', async () => {
     const registry = new Registry();
-    const monitor = new DriftMonitor(registry, [{ name: 'emb', task: 'embedding', maxTokens: 256, baseline: { meanNorm: 50 } }], { window: 100 });
+    const monitor = new DriftMonitor(registry, [{ name: 'emb', version: '1', task: 'embedding', maxTokens: 256, baseline: { meanNorm: 50 } }], { window: 100 });
     // 1..100 in a scrambled order (37 is coprime with 100), so nothing depends on arrival order.
     for (let i = 0; i < 100; i++) {
       monitor.observe({
-        model: 'emb',
+        model: 'emb', version: '1',
         task: 'embedding',
         cached: false,
         fallback: false,
@@ -322,7 +323,7 @@ describe('DriftMonitor with an embedding model', () => {
 
     // The window keeps the last 100: 101..200 replace 1..100.
     for (let v = 101; v <= 200; v++) {
-      monitor.observe({ model: 'emb', task: 'embedding', cached: true, fallback: false, tokens: 12, fullTokens: undefined, truncated: false, unknownTokens: undefined, vectorNorm: v });
+      monitor.observe({ model: 'emb', version: '1', task: 'embedding', cached: true, fallback: false, tokens: 12, fullTokens: undefined, truncated: false, unknownTokens: undefined, vectorNorm: v });
     }
     expect(await read(registry, 'nlp_embedding_norm', { model: 'emb', stat: 'mean' })).toBeCloseTo(150.5, 12);
     expect(await read(registry, 'nlp_embedding_norm', { model: 'emb', stat: 'p05' })).toBe(105);
@@ -332,9 +333,9 @@ describe('DriftMonitor with an embedding model', () => {
   it('gets a length PSI, and no label PSI, from a token-length baseline', async () => {
     const registry = new Registry();
     const tokenLength = { edges: [0, 16, 64], share: [0.5, 0.5, 0] };
-    const monitor = new DriftMonitor(registry, [{ name: 'emb', task: 'embedding', maxTokens: 512, baseline: { tokenLength } }], { window: 10 });
+    const monitor = new DriftMonitor(registry, [{ name: 'emb', version: '1', task: 'embedding', maxTokens: 512, baseline: { tokenLength } }], { window: 10 });
     for (const tokens of [4, 10, 20, 30]) {
-      monitor.observe({ model: 'emb', task: 'embedding', cached: false, fallback: false, tokens, fullTokens: tokens, truncated: false, unknownTokens: 0, vectorNorm: 1 });
+      monitor.observe({ model: 'emb', version: '1', task: 'embedding', cached: false, fallback: false, tokens, fullTokens: tokens, truncated: false, unknownTokens: 0, vectorNorm: 1 });
     }
     const psis = await samples(registry, 'nlp_drift_psi');
     expect(psis).toEqual([{ labels: { model: 'emb', feature: 'length' }, value: 0 }]);

@@ -20,10 +20,12 @@ interface Row {
 }
 
 function rowOf(report: FolderReport): Row {
-  if (!report.inspection) return { name: report.name, problem: report.error?.message };
+  // A version folder (<name>/<version>/) is listed as name@version, as requests pin it.
+  const name = report.version === undefined ? report.name : `${report.name}@${report.version}`;
+  if (!report.inspection) return { name, problem: report.error?.message };
   const spec = report.inspection;
   return {
-    name: report.name,
+    name,
     task: spec.task,
     version: spec.version,
     default: spec.modelJson.default ?? false,

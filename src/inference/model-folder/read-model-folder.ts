@@ -40,7 +40,11 @@ export interface FolderSpec {
 
 const SLOW_TOKENIZER_FILES = ['vocab.txt', 'vocab.json', 'sentencepiece.bpe.model', 'spiece.model', 'tokenizer.model'];
 
-export async function readModelFolder(folder: string, variant: Variant): Promise<FolderSpec> {
+/**
+ * `folderVersion`: the version the folder's name gives (a version folder, <name>/<version>/); it is the
+ * version, and model.json may repeat it but not contradict it.
+ */
+export async function readModelFolder(folder: string, variant: Variant, folderVersion?: string): Promise<FolderSpec> {
   const files = new FolderFiles(folder);
   const modelJson = (await files.readOptional('model.json', modelJsonSchema, `model.json may hold ${MODEL_JSON_KEYS}`)) ?? {};
   const config = await files.readOptional('config.json', hfConfigSchema);
@@ -80,10 +84,17 @@ export async function readModelFolder(folder: string, variant: Variant): Promise
   note(readFrom, 'weights', weights);
   if (weights.substituted) warnings.push(weights.substituted);
   note(readFrom, 'tokenizer', { value: 'tokenizer.json', from: tokenizerKind(tokenizer) });
+  if (folderVersion !== undefined && modelJson.version !== undefined && modelJson.version !== folderVersion) {
+    files.fail(`model.json version "${modelJson.version}" differs from the version folder's name "${folderVersion}": the folder name is the version; remove "version" from model.json or make them equal`);
+  }
   const version = note(
     readFrom,
     'version',
-    modelJson.version ? { value: modelJson.version, from: 'model.json' } : await weightsVersion(folder, weights.value),
+    folderVersion !== undefined
+      ? { value: folderVersion, from: 'version folder name' }
+      : modelJson.version
+        ? { value: modelJson.version, from: 'model.json' }
+        : await weightsVersion(folder, weights.value),
   );
   note(readFrom, 'default', { value: modelJson.default ?? false, from: modelJson.default === undefined ? 'not set (model.json "default")' : 'model.json' }, (d) => (d ? 'yes' : 'no'));
   if (modelJson.fallback) note(readFrom, 'fallback', { value: modelJson.fallback, from: 'model.json' });

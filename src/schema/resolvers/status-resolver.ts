@@ -1,15 +1,24 @@
 // models and health.
 import { Ctx, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../context.js';
-import { BreakerState, CacheTierState, Health, HealthStatus, ModelInfo, ModelTask } from '../types.js';
+import { BreakerState, CacheTierState, Health, HealthStatus, ModelInfo, ModelTask, ModelVersionState } from '../types.js';
 
 @Resolver()
 export class StatusResolver {
-  @Query(() => [ModelInfo], { description: 'The models this gateway serves.' })
+  @Query(() => [ModelInfo], { description: 'The models this gateway serves, each with every version and its state.' })
   models(@Ctx() ctx: GatewayContext): ModelInfo[] {
     return ctx.registry.list().map((m) => ({
       name: m.name,
       version: m.version,
+      versions: ctx.registry.versionsOf(m.name).map((v) => ({
+        version: v.version,
+        state: ModelVersionState[v.state],
+        share: v.share,
+        shadowSample: v.sample,
+        since: new Date(v.since).toISOString(),
+        problem: v.problem === undefined ? null : ctx.registry.publicProblem(v.problem),
+        weights: v.model?.file ?? null,
+      })),
       task: m.spec.task === 'classification' ? ModelTask.CLASSIFICATION : ModelTask.EMBEDDING,
       labels: m.spec.task === 'classification' ? m.spec.labels : null,
       dimensions: m.spec.task === 'embedding' ? m.spec.dimensions : null,

@@ -59,9 +59,13 @@ query Embed($text: String!) {
   },
   {
     query: `# The models this gateway serves. "default":
-# used when a request names no model.
+# used when a request names no model. Pin a
+# version with model: "name@version".
 query Models {
-  models { name version task labels dimensions maxTokens fallback default }
+  models {
+    name version task labels dimensions maxTokens fallback default
+    versions { version state share }
+  }
 }
 `,
   },
@@ -72,7 +76,7 @@ query Health {
     status
     version
     uptimeSeconds
-    models { name ready breaker }
+    models { name ready breaker version problem }
     cache { enabled entries redis }
   }
 }
