@@ -1,6 +1,7 @@
 // Text -> token ids with exact truncation, over a tokenizer.json loaded by @huggingface/tokenizers
 // (the tokenizer implementation @huggingface/transformers uses). Never touches a network.
 import { Tokenizer } from '@huggingface/tokenizers';
+import { ChunkIds, chunkable } from './chunk-ids.js';
 import { memoizeWordPiece } from './word-piece-memo.js';
 
 /** What a TextEncoder is built from: plain data, so that another thread can build the same one. */
@@ -15,9 +16,12 @@ export interface EncoderSource {
 /** Builds the encoder of a model folder's tokenizer files (throws when they cannot be loaded). */
 export function createTextEncoder(source: EncoderSource): TextEncoder {
   const tokenizer = new Tokenizer(source.tokenizer, source.config);
-  memoizeWordPiece(tokenizer);
+  // The BERT family is read chunk by chunk from memory (chunk-ids.ts); other WordPiece pipelines
+  // still memoise their per-word step.
+  const chunks = chunkable(source.tokenizer) ? new ChunkIds(tokenizer) : undefined;
+  if (!chunks) memoizeWordPiece(tokenizer);
   const bertSplits = (source.tokenizer as { pre_tokenizer?: { type?: string } }).pre_tokenizer?.type === 'BertPreTokenizer';
-  return new TextEncoder(tokenizer, source.maxTokens, bertSplits, source);
+  return new TextEncoder(tokenizer, source.maxTokens, bertSplits, source, chunks);
 }
 
 export interface EncodedText {
@@ -51,6 +55,8 @@ export class TextEncoder {
     bertSplits = false,
     /** Where it was built from, when known (lets a tokenizer thread build the same encoder). */
     readonly source?: EncoderSource,
+    /** Reads the BERT family chunk by chunk from memory (chunk-ids.ts); absent, texts go through the pipeline. */
+    private readonly chunks?: ChunkIds,
   ) {
     this.boundary = bertSplits ? BERT_BOUNDARY : /\s/;
     // The post-processor's special tokens around one sequence ([CLS] ... [SEP] for BERT, none for a
@@ -104,6 +110,10 @@ export class TextEncoder {
   }
 
   private contentPrefix(text: string, room: number): { content: number[]; complete: boolean } {
+    if (this.chunks) {
+      const { ids, complete } = this.chunks.read(text, room);
+      return { content: ids, complete };
+    }
     let window = Math.max(256, room * CHARS_PER_TOKEN_GUESS);
     for (;;) {
       if (window >= text.length) return { content: this.contentIds(text), complete: true };

@@ -37,6 +37,8 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
   process.on('warning', (w) => log.warn({ warning: w.name, detail: w.message }, 'node process warning'));
 
   let starting: Promise<Gateway> | undefined;
+  /** Set once the gateway listens: before that there is nothing to drain. */
+  let listening: Gateway | undefined;
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
@@ -46,18 +48,15 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
       }
       stopping = true;
       log.info({ signal }, 'shutdown requested');
-      if (!starting) return void exit(log, ExitCode.OK);
-      // A gateway that failed to start exits through the catch below.
-      starting.then(
-        (gateway) =>
-          gateway.shutdown(stopTracing).then(
-            () => exit(log, ExitCode.OK),
-            (e: unknown) => {
-              log.error({ err: e }, 'shutdown failed');
-              return exit(log, ExitCode.FAILURE);
-            },
-          ),
-        () => undefined,
+      // Not listening yet (reading the model folders, which may hang on a slow volume): no request
+      // can be in flight and no model is loaded, so there is nothing to drain.
+      if (!listening) return void exit(log, ExitCode.OK);
+      listening.shutdown(stopTracing).then(
+        () => exit(log, ExitCode.OK),
+        (e: unknown) => {
+          log.error({ err: e }, 'shutdown failed');
+          return exit(log, ExitCode.FAILURE);
+        },
       );
     });
   }
@@ -70,7 +69,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<v
 
   try {
     starting = startGateway(config, log);
-    const gateway = await starting;
+    const gateway = (listening = await starting);
     // Models that cannot load stop the process, unless a shutdown has begun (it ends loading itself).
     await gateway.ready.catch((e: unknown) => {
       if (!stopping) throw e;
