@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { GATEWAY_VERSION } from '../version.js';
 import { registerBench } from './commands/bench.js';
+import { registerKeys } from './commands/keys.js';
 import { registerModels } from './commands/models.js';
 import { registerServe } from './commands/serve.js';
 import { EXIT_CODE_HELP } from './exit-codes.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .addHelpText('after', `\nConfiguration comes from environment variables (README: Configuration).\n\n${EXIT_CODE_HELP}`);
   registerServe(program);
   registerModels(program);
+  registerKeys(program);
   registerBench(program);
   // Every command's usage errors exit 2 (commander would exit 1); --help and --version exit 0.
   program.exitOverride();

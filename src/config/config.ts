@@ -62,23 +62,27 @@ export const configFields = z.object({
   /** MAX_BODY_BYTES: largest HTTP request body; larger ones get 413 with BAD_USER_INPUT. */
   MAX_BODY_BYTES: int(8 * 1024 * 1024, 1024),
   /**
-   * BATCH_MAX_SIZE: most texts in one batch. The batch is then cut into model calls by the model's
-   * measured call cost (inference/padding-plan.ts), so a large value does not force large calls.
+   * BATCH_MAX_SIZE: most texts a model's scheduler takes at once, in fair order, when a worker is free;
+   * they are then cut into model calls by the model's measured call cost (scheduler/batch-plan.ts), so
+   * a large value does not force large calls.
    */
   BATCH_MAX_SIZE: int(32, 1, 4096),
   /**
-   * BATCH_MAX_DELAY_MS: how long a batch waits for more texts when a worker is free. 0 (default) sends
-   * it at once: under load batches still grow, because texts queue while every worker is busy.
+   * BATCH_MAX_DELAY_MS: how long texts wait for more to share a call when a worker is free. 0 (default)
+   * starts them at once: under load batches still grow, because texts queue while every worker is busy.
    */
   BATCH_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
-  /** BATCH_MAX_QUEUE: most texts waiting or computing per model; beyond it requests fail with OVERLOADED. */
+  /**
+   * BATCH_MAX_QUEUE: most texts waiting per model; beyond it the client holding the most gives way
+   * (its newest text fails with OVERLOADED), or the new text does when it is that client.
+   */
   BATCH_MAX_QUEUE: int(2048, 1),
   /** BATCH_MAX_TOKENS: most padded tokens (rows x longest row) in one model call, like TEI's max-batch-tokens. */
   BATCH_MAX_TOKENS: int(16_384, 1),
   /**
    * BATCH_MAX_PADDING_RATIO: a hard cap on padded tokens per real token in one call (1.3 = at most 30%
    * padding). Unset (default): no cap; each batch is cut where the model's measured call cost says
-   * padding costs more than another call (see inference/padding-plan.ts).
+   * padding costs more than another call (see scheduler/batch-plan.ts).
    * @default unset (no cap)
    */
   BATCH_MAX_PADDING_RATIO: z.coerce.number().min(1).default(Number.POSITIVE_INFINITY),

@@ -46,6 +46,17 @@ class ClientQueue<T> {
     return this.items.pop()!;
   }
 
+  unshift(item: T, cost: number): void {
+    if (this.head > 0) {
+      this.head--;
+      this.items[this.head] = item;
+      this.costs[this.head] = cost;
+    } else {
+      this.items.unshift(item);
+      this.costs.unshift(cost);
+    }
+  }
+
   peek(): T | undefined {
     return this.length > 0 ? this.items[this.head] : undefined;
   }
@@ -128,6 +139,27 @@ export class FairQueue<T> {
       if (queue.length === 0) this.retire(queue);
       return item;
     }
+  }
+
+  /**
+   * Puts back at the front of its client's queue an item taken by shift() and not used, refunding its
+   * cost (up to one turn's credit): give items back in the reverse order they were taken. A client
+   * whose queue had emptied rejoins the round at the current turn, so it is not set back for having
+   * lent its items.
+   */
+  unshift(client: string, item: T, cost: number): void {
+    let queue = this.clients.get(client);
+    if (!queue) {
+      queue = new ClientQueue<T>(client);
+      this.clients.set(client, queue);
+    }
+    if (queue.length === 0) this.ring.splice(Math.min(this.cursor, this.ring.length), 0, queue);
+    queue.unshift(item, cost);
+    // The refund, but no more credit than one turn's: taking many items may have topped the credit
+    // up through several rounds (with no one else waiting), and that must not carry over to a round
+    // in which others wait.
+    queue.deficit = Math.min(queue.deficit + cost, Math.max(this.quantum, cost));
+    this.total++;
   }
 
   /**

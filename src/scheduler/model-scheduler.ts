@@ -1,8 +1,10 @@
 // One scheduler per model: the model's whole queue and the only place that decides what runs when.
 // Texts (already tokenized) wait in a fair queue (one FIFO per client, deficit round robin priced
 // in tokens); whenever the model's runner has a free slot, the next texts in fair order (up to
-// maxBatchSize) are cut into calls by the model's learnt call cost (batch-plan.ts) and started, so
-// batches grow with load and shrink to one text when idle (continuous batching). Every text carries
+// maxBatchSize) are cut into calls by the model's learnt call cost (batch-plan.ts), the call holding
+// the first of them starts, and the others go back to the queue: the next free slot looks again,
+// with whatever arrived meanwhile, so a newcomer never waits behind calls cut before it came. Batches
+// grow with load and shrink to one text when idle (continuous batching). Every text carries
 // a deadline covering queue and compute, and the signal of the client waiting for it: texts whose
 // client left are dropped before they are computed, texts past their deadline fail fast.
 import { ClientGoneError, OverloadedError } from '../errors/errors.js';
@@ -91,8 +93,6 @@ interface Item extends TextJob {
 
 export class ModelScheduler {
   private readonly queue: FairQueue<Item>;
-  /** Calls cut from the last batch, not started yet (started as slots free up, in order). */
-  private ready: Item[][] = [];
   private running = 0;
   /** Texts in running calls. */
   private computing = 0;
@@ -120,12 +120,12 @@ export class ModelScheduler {
 
   /** Texts waiting or computing (queue depth). */
   get depth(): number {
-    return this.queue.size + this.ready.reduce((n, c) => n + c.length, 0) + this.computing;
+    return this.queue.size + this.computing;
   }
 
   /** Texts waiting for a slot (not computing yet). */
   get waiting(): number {
-    return this.queue.size + this.ready.reduce((n, c) => n + c.length, 0);
+    return this.queue.size;
   }
 
   /** Queues one text; resolves with its row, or rejects (ClientGoneError, OverloadedError, the call's error). */
@@ -185,8 +185,7 @@ export class ModelScheduler {
     clearTimeout(this.delayTimer);
     clearTimeout(this.sweepTimer);
     const error = new OverloadedError(`model "${this.model}" is shutting down`);
-    for (const item of [...this.queue.drain(), ...this.ready.flat()]) item.reject(error);
-    this.ready = [];
+    for (const item of this.queue.drain()) item.reject(error);
   }
 
   /** Starts calls while the runner has free slots and texts wait. */
@@ -194,16 +193,19 @@ export class ModelScheduler {
     clearTimeout(this.delayTimer);
     this.delayTimer = undefined;
     while (!this.closed && this.running < this.runner.capacity) {
-      if (this.ready.length === 0 && !this.cutNextBatch()) break;
-      const call = this.ready.shift()!.filter((item) => this.live(item, performance.now()));
-      if (call.length > 0) this.start(call);
+      const call = this.nextCall();
+      if (!call) break;
+      this.start(call);
     }
   }
 
-  /** Takes the next texts in fair order and cuts them into calls; false when there is nothing (yet). */
-  private cutNextBatch(): boolean {
+  /**
+   * The next call: the next texts in fair order, cut by cost, the part holding the first of them;
+   * the rest go back to the queue. Undefined when there is nothing to run (yet).
+   */
+  private nextCall(): Item[] | undefined {
     const { maxBatchSize, maxDelayMs } = this.options;
-    if (this.queue.size === 0) return false;
+    if (this.queue.size === 0) return undefined;
     if (maxDelayMs > 0 && this.queue.size < maxBatchSize) {
       // Wait for more texts, up to maxDelayMs after the oldest one came.
       let oldest = Number.POSITIVE_INFINITY;
@@ -211,7 +213,7 @@ export class ModelScheduler {
       const wait = oldest + maxDelayMs - performance.now();
       if (wait > 0) {
         this.delayTimer = setTimeout(() => this.pump(), wait);
-        return false;
+        return undefined;
       }
     }
     const batch: Item[] = [];
@@ -221,14 +223,17 @@ export class ModelScheduler {
       if (!item) break;
       if (this.live(item, now)) batch.push(item);
     }
-    if (batch.length === 0) return this.queue.size > 0 && this.cutNextBatch();
+    if (batch.length === 0) return this.queue.size > 0 ? this.nextCall() : undefined;
     const plan = planSubBatches(
       batch.map((item) => item.ids.length),
       this.options,
       this.cost.estimate,
     );
-    for (const indices of plan) this.ready.push(indices.map((i) => batch[i]!));
-    return true;
+    const first = new Set(plan.find((indices) => indices.includes(0))!);
+    for (let i = batch.length - 1; i >= 0; i--) {
+      if (!first.has(i)) this.queue.unshift(batch[i]!.client, batch[i]!, batch[i]!.ids.length);
+    }
+    return [...first].map((i) => batch[i]!);
   }
 
   private start(items: Item[]): void {
@@ -294,10 +299,8 @@ export class ModelScheduler {
     const now = performance.now();
     const gone = (item: Item) => item.signal?.aborted === true || now >= item.deadline;
     this.queue.dropFront(gone, (item) => this.live(item, now));
-    this.ready = this.ready.map((call) => call.filter((item) => !gone(item) || this.live(item, now))).filter((call) => call.length > 0);
     let next = Number.POSITIVE_INFINITY;
     for (const item of this.queue.fronts()) next = Math.min(next, item.deadline);
-    for (const call of this.ready) for (const item of call) next = Math.min(next, item.deadline);
     if (next < Number.POSITIVE_INFINITY) this.armSweep(next);
   }
 

@@ -56,7 +56,8 @@ end
 async function startGateway(port) {
   const child = spawn(process.execPath, ['--import', './dist/instrumentation.js', 'dist/main.js'], {
     cwd: REPO,
-    env: { ...process.env, NODE_ENV: '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', CACHE_MAX_ENTRIES: '0' },
+    // As a container runs it: no NODE_ENV (an empty value would be a configuration mistake).
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV')), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', CACHE_MAX_ENTRIES: '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -143,11 +143,12 @@ describe('importing exports', () => {
     expect(await entries(repo)).toEqual(before);
   });
 
-  it('runs as a script: prints what it read from where; a refusal exits 1 with the reason', async () => {
+  it('runs from the CLI (nlp-gateway models import): prints what it read from where; a refusal exits 3 with the reason', async () => {
     const repo = await mkdtemp(path.join(tmpdir(), 'nlp-repo-'));
-    const script = path.join(REPO, 'dist/scripts/models-import.js');
+    const cli = path.join(REPO, 'dist/cli/main.js');
+    const script = [cli, 'models', 'import'];
     const env = deployedEnv({ MODELS_DIR: repo });
-    const ok = await run(process.execPath, [script, path.join(EXPORTS, 'st-dense'), '--name', 'minilm-dense'], { env });
+    const ok = await run(process.execPath, [...script, path.join(EXPORTS, 'st-dense'), '--name', 'minilm-dense'], { env });
     const lines = ok.stdout.split('\n');
     expect(lines[0]).toMatch(new RegExp(`^imported minilm-dense -> ${repo}/minilm-dense \\(copied, 11 files, [0-9.]+ KiB\\)$`));
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}pooling +none +model\.onnx output sentence_embedding \(pooled in the graph\)$/));
@@ -155,15 +156,15 @@ describe('importing exports', () => {
     expect(ok.stdout).toContain('loaded with onnxruntime, probe and warm-up inferences answered: fp32 model.onnx (');
 
     const broken = await copyExport('roberta', (d) => rm(path.join(d, 'config.json')));
-    const failed = await run(process.execPath, [script, broken], { env }).then(
+    const failed = await run(process.execPath, [...script, broken], { env }).then(
       () => undefined,
       (err: { code: number; stderr: string }) => err,
     );
-    expect(failed!.code).toBe(1);
+    expect(failed!.code).toBe(3);
     expect(failed!.stderr.trim()).toBe(
-      `not imported: model folder ${broken}: missing file config.json: the task, labels and limits are read from it; copy it from the model (save_pretrained writes it), or set "task" in model.json`,
+      `nlp-gateway: not imported: model folder ${broken}: missing file config.json: the task, labels and limits are read from it; copy it from the model (save_pretrained writes it), or set "task" in model.json`,
     );
-    const usage = await run(process.execPath, [script], { env }).then(() => undefined, (err: { code: number }) => err);
+    const usage = await run(process.execPath, script, { env }).then(() => undefined, (err: { code: number }) => err);
     expect(usage!.code).toBe(2);
   });
 });

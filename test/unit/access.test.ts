@@ -6,7 +6,7 @@ import { clientAddress } from '../../src/access/client-address.js';
 import { DigestSet, presentedCredential, sha256Hex } from '../../src/access/credentials.js';
 import { parseApiKeys } from '../../src/config/api-keys-file.js';
 import { Cors } from '../../src/server/cors.js';
-import { newApiKey } from '../../src/tools/new-api-key.js';
+import { newApiKey } from '../../src/access/new-api-key.js';
 
 const KEY_A = 'nlpg_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const KEY_B = 'nlpg_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';

@@ -67,3 +67,19 @@ describe('FairQueue', () => {
     expect(() => new FairQueue(1, 0)).toThrow(RangeError);
   });
 });
+
+describe('FairQueue give-back', () => {
+  it('takes items back to the front of their clients, in order, with their cost refunded', () => {
+    const q = new FairQueue<string>(10, 100);
+    for (const x of ['a1', 'a2', 'a3']) q.push('a', x, 4);
+    q.push('b', 'b1', 4);
+    const taken = [q.shift()!, q.shift()!, q.shift()!];
+    // Give back all but the first, last taken first.
+    for (const x of taken.slice(1).reverse()) q.unshift(x.startsWith('a') ? 'a' : 'b', x, 4);
+    expect(q.size).toBe(3);
+    const rest: string[] = [];
+    for (let x = q.shift(); x !== undefined; x = q.shift()) rest.push(x);
+    expect(rest.filter((x) => x.startsWith('a'))).toEqual(['a2', 'a3']);
+    expect(rest.sort()).toEqual(['a2', 'a3', 'b1']);
+  });
+});

@@ -177,6 +177,31 @@ describe('ModelScheduler', () => {
     expect((await Promise.all(flood)).length).toBe(40);
   });
 
+  it('does not hold a newcomer behind calls cut before it came: each free slot looks at the queue again', async () => {
+    const runner = new HeldRunner(1);
+    const perToken = new CallCost();
+    perToken.calibrate(10, 1);
+    perToken.calibrate(1000, 100); // per-token cost only: texts of different lengths run alone
+    const s = scheduler(runner, { maxBatchSize: 8, quantum: 8 }, perToken);
+    const flood = [4, 20, 40, 60, 80, 100, 120, 126].map((n, i) => s.submit({ ids: ids(100 + i, n), client: 'flood', deadline: later() }));
+    await HeldRunner.settle();
+    expect(runner.calls).toHaveLength(1);
+    const polite = s.submit({ ids: ids(7, 4), client: 'polite', deadline: later() });
+    await HeldRunner.settle();
+    let i = 0;
+    while (!runner.calls.some((c) => c.tags.includes(7))) {
+      runner.calls[i++]!.answer();
+      await HeldRunner.settle();
+    }
+    // The flood's window was cut into eight calls; the polite text goes within the next two.
+    expect(runner.calls.findIndex((c) => c.tags.includes(7))).toBeLessThanOrEqual(2);
+    while (s.depth > 0) {
+      runner.calls.at(-1)!.answer();
+      await HeldRunner.settle();
+    }
+    await Promise.all([...flood, polite]);
+  });
+
   it('drops texts whose client went away before they run, and never sends them to the model', async () => {
     const runner = new HeldRunner(1);
     const s = scheduler(runner);
