@@ -234,14 +234,14 @@ describe('ResultCache, memory tier', () => {
   });
 
   it('evicts by bytes and never holds more than maxBytes', async () => {
-    // A 384-float embedding is ~1.6 KB: room for three, not four.
-    const { cache } = makeCache({ maxEntries: 1000, maxBytes: 5_500 });
+    // A 384-float embedding is ~2.2 KB encoded (base64 in JSON): room for three, not four.
+    const { cache } = makeCache({ maxEntries: 1000, maxBytes: 7_500 });
     for (const k of ['a', 'b', 'c']) await cache.set(k, embedding());
     expect(cache.state().memory.entries).toBe(3);
     await cache.set('d', embedding());
     const { entries, bytes } = cache.state().memory;
     expect(entries).toBe(3);
-    expect(bytes).toBeLessThanOrEqual(5_500);
+    expect(bytes).toBeLessThanOrEqual(7_500);
     expect(await cache.get('a')).toBeUndefined();
     // An entry larger than the whole tier is not stored, and pushes nothing out.
     await cache.set('huge', embedding(4096));

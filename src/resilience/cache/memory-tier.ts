@@ -1,8 +1,11 @@
 // The in-process tier: an LRU bounded both by entry count and by (estimated) bytes, with a TTL.
-// Values are copied in and out, so a caller that normalises a vector in place cannot alter what
-// later requests get.
+// Entries are kept encoded, in the wire format Redis holds (codec.ts): one string per entry rather
+// than a small graph of objects, which is what a busy event loop's garbage collector has to copy and
+// promote for every new result (the tier churns through its entries under fresh traffic), and every
+// read hands out a fresh copy, so a caller that changes a result in place cannot alter what later
+// requests get.
 import { LRUCache } from 'lru-cache';
-import type { CachedResult } from './codec.js';
+import { decode, type CachedResult } from './codec.js';
 
 export interface MemoryTierOptions {
   maxEntries: number;
@@ -10,18 +13,20 @@ export interface MemoryTierOptions {
   ttlMs: number;
 }
 
-/** Rough per-object overhead of the V8 heap, so that small entries still count for something. */
+/** Rough per-entry overhead of the V8 heap and the LRU's bookkeeping, so small entries count for something. */
 const ENTRY_OVERHEAD = 96;
-const SCORE_OVERHEAD = 48;
+const WIDE = /[^\u0000-\u00ff]/;
 
 export class MemoryTier {
-  private readonly lru: LRUCache<string, CachedResult>;
+  private readonly lru: LRUCache<string, string>;
 
   constructor(options: MemoryTierOptions) {
-    this.lru = new LRUCache<string, CachedResult>({
+    this.lru = new LRUCache<string, string>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
-      sizeCalculation: estimateBytes,
+      // V8 keeps a string of Latin-1 characters at one byte each (keys are hex; entries are JSON and
+      // base64 but for the labels), other strings at two.
+      sizeCalculation: (encoded, key) => ENTRY_OVERHEAD + key.length + (WIDE.test(encoded) ? 2 : 1) * encoded.length,
       ttl: options.ttlMs,
       // Expiry is checked on read; a timer per entry would cost more than stale entries waiting for
       // eviction.
@@ -30,14 +35,17 @@ export class MemoryTier {
   }
 
   get(key: string): CachedResult | undefined {
-    const value = this.lru.get(key);
-    return value && copy(value);
+    const encoded = this.lru.get(key);
+    return encoded === undefined ? undefined : decode(encoded);
   }
 
-  /** `ttlMs` shortens the entry's life below the tier's TTL (an entry copied from Redis keeps its expiry). */
-  set(key: string, value: CachedResult, ttlMs?: number): void {
+  /**
+   * `encoded`: the result as codec.ts encodes it (encodeValid). `ttlMs` shortens the entry's life below
+   * the tier's TTL (an entry copied from Redis keeps its expiry).
+   */
+  set(key: string, encoded: string, ttlMs?: number): void {
     // An entry larger than maxBytes is silently not stored by lru-cache, which is what we want.
-    this.lru.set(key, copy(value), ttlMs === undefined ? undefined : { ttl: ttlMs });
+    this.lru.set(key, encoded, ttlMs === undefined ? undefined : { ttl: ttlMs });
   }
 
   /** Entries not yet evicted (expired ones included until they are read or pushed out) and their bytes. */
@@ -48,15 +56,4 @@ export class MemoryTier {
   clear(): void {
     this.lru.clear();
   }
-}
-
-function estimateBytes(value: CachedResult): number {
-  if (value.kind === 'embedding') return ENTRY_OVERHEAD + value.vector.byteLength;
-  return value.scores.reduce((n, s) => n + SCORE_OVERHEAD + 2 * s.label.length, ENTRY_OVERHEAD);
-}
-
-function copy(value: CachedResult): CachedResult {
-  return value.kind === 'embedding'
-    ? { ...value, vector: value.vector.slice() }
-    : { ...value, scores: value.scores.map((s) => ({ label: s.label, score: s.score })) };
 }

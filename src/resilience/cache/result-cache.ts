@@ -88,7 +88,7 @@ export class ResultCache {
     this.onLookup('redis', 'hit');
     // Keep the writer's expiry, so that copying between tiers never extends an entry's life.
     const ttlMs = read.expiresAt === undefined ? undefined : Math.min(read.expiresAt - Date.now(), this.options.ttlMs);
-    if (ttlMs === undefined || ttlMs > 0) this.memory.set(key, result, ttlMs);
+    if (ttlMs === undefined || ttlMs > 0) this.memory.set(key, read.value, ttlMs);
     return result;
   }
 
@@ -120,8 +120,10 @@ export class ResultCache {
       this.warn('result not cached: not a valid result', { key, kind: (value as { kind?: unknown } | undefined)?.kind });
       return Promise.resolve();
     }
-    this.memory.set(key, value);
-    this.redis?.set(key, encodeValid(value), this.options.ttlMs);
+    // Encoded once, for both tiers.
+    const encoded = encodeValid(value);
+    this.memory.set(key, encoded);
+    this.redis?.set(key, encoded, this.options.ttlMs);
     return Promise.resolve();
   }
 
