@@ -433,6 +433,7 @@ const EXPLORE_CONFIGS = [
   { label: 'gateway defaults', env: {} },
   { label: 'W1 T2 (one worker, every core)', env: { INFERENCE_WORKERS: '1', ORT_INTRA_OP_THREADS: '2' } },
   { label: 'W2 T1 (two one-thread workers)', env: { INFERENCE_WORKERS: '2', ORT_INTRA_OP_THREADS: '1' } },
+  { label: 'W2 T2 (two workers, every core each)', env: { INFERENCE_WORKERS: '2', ORT_INTRA_OP_THREADS: '2' } },
   { label: 'W0 T2 (main thread)', env: { INFERENCE_WORKERS: '0', ORT_INTRA_OP_THREADS: '2' } },
   { label: 'B8', env: { BATCH_MAX_SIZE: '8' } },
   { label: 'B64', env: { BATCH_MAX_SIZE: '64' } },
