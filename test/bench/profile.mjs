@@ -1,5 +1,5 @@
 // Summarises V8 .cpuprofile files (node --cpu-prof): self time per function and per area (GraphQL,
-// Apollo, Express, tokenizer, onnxruntime, the gateway's own code, GC, idle), optionally only over a
+// Apollo, HTTP helper packages, tokenizer, onnxruntime, the gateway's own code, GC, idle), optionally only over a
 // time window at the end of the profile (the load run, not start-up).
 //
 //   node test/bench/profile.mjs FILE.cpuprofile [--top 25]
@@ -11,7 +11,7 @@ const AREAS = [
   [/\/node_modules\/graphql\//, 'graphql-js (parse/validate/execute)'],
   [/\/node_modules\/@apollo\//, 'Apollo Server'],
   [/\/node_modules\/(type-graphql|class-validator|reflect-metadata|graphql-scalars)\//, 'type-graphql'],
-  [/\/node_modules\/(express|body-parser|raw-body|router|iconv-lite|content-type|type-is|on-finished|finalhandler|send|qs|cookie|negotiator|accepts|mime-types|@as-integrations)\//, 'Express + body parsing'],
+  [/\/node_modules\/(express|body-parser|raw-body|router|iconv-lite|content-type|type-is|on-finished|finalhandler|send|qs|cookie|negotiator|accepts|mime-types|@as-integrations)\//, 'HTTP helpers (negotiator, content-type, ...)'],
   [/\/node_modules\/@huggingface\/tokenizers\//, 'tokenizer (@huggingface/tokenizers)'],
   [/\/node_modules\/onnxruntime-(node|common)\//, 'onnxruntime-node JS (session.run incl. native compute)'],
   [/\/node_modules\/dataloader\//, 'dataloader'],
