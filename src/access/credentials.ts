@@ -33,10 +33,6 @@ export class DigestSet<T> {
     this.entries = entries.map((e) => ({ digest: Buffer.from(e.sha256, 'hex'), value: e.value }));
   }
 
-  get size(): number {
-    return this.entries.length;
-  }
-
   match(credential: string): T | undefined {
     if (credential.length === 0 || credential.length > MAX_CREDENTIAL_CHARS) return undefined;
     const digest = createHash('sha256').update(credential, 'utf8').digest();

@@ -46,7 +46,7 @@ export class ModelUnavailableError extends GatewayError {
 }
 
 /** How long a client is told to wait after OVERLOADED when the queue gives no better hint. */
-export const OVERLOADED_RETRY_AFTER_MS = 1000;
+const OVERLOADED_RETRY_AFTER_MS = 1000;
 
 /** Too much work queued; `details.retryAfterMs` (always a number) tells the client when to try again. */
 export class OverloadedError extends GatewayError {
@@ -97,7 +97,7 @@ export class BudgetExceededError extends GatewayError {
 export class RateLimitedError extends GatewayError {
   readonly code = ErrorCode.RATE_LIMITED;
   override readonly httpStatus = 429;
-  constructor(readonly retryAfterMs: number) {
+  constructor(retryAfterMs: number) {
     super(`rate limit reached; retry in ${retryAfterMs} ms`, { retryAfterMs });
   }
 }

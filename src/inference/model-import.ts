@@ -5,14 +5,14 @@
 import { cp, mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from '../errors/errors.js';
-import { loadModel } from './model-loader.js';
+import { loadFolder } from './model-loader.js';
 import { readModelFolder, type FolderSpec } from './model-folder/read-model-folder.js';
 import type { ReadFrom } from './model-folder/read-from.js';
 import type { Variant } from './model-folder/weights.js';
 import { LocalRunner } from './onnx/local-runner.js';
 import type { OnnxSettings } from './onnx/session-options.js';
 import { ModelRegistry } from './model-registry.js';
-import { MODEL_MARKERS, VERSION_NAME } from './repository/layout.js';
+import { isModelFolder, VERSION_NAME } from './repository/layout.js';
 
 /** Model names: what a folder may be called and a request may name (`@` is kept for `name@version`). */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -76,25 +76,22 @@ export async function importModel(options: ImportOptions): Promise<ImportReport>
 
   const warnings: string[] = [];
   const loaded: ImportReport['loaded'] = [];
-  let readFrom: ReadFrom = {};
-  let spec: FolderSpec | undefined;
-  for (const variant of await variantsOf(source)) {
+  const specs = await variantsOf(source, version);
+  for (const [variant, spec] of specs) {
     const started = performance.now();
-    const model = await loadModel(source, {
+    const model = await loadFolder(spec, {
       variant,
       name,
-      folderVersion: version,
       openRunner: (request) => LocalRunner.open(request.file, options.settings, (msg) => warnings.push(msg)),
-      log: (level, msg, fields) => {
-        if (level === 'warn') warnings.push(msg);
-        if (msg === 'model folder read' && loaded.length === 0) readFrom = fields.readFrom as ReadFrom;
-      },
+      log: (level, msg) => void (level === 'warn' && warnings.push(msg)),
     });
     loaded.push({ variant, file: model.file, ms: Math.round(performance.now() - started) });
     await model.close();
-    spec ??= await readModelFolder(source, variant, version);
   }
-  await checkAgainstRepository(modelsDir, name, spec!);
+  // The first variant loaded, as read and then fitted to its graph (output, dimensions).
+  const [, spec] = specs[0]!;
+  const readFrom = spec.readFrom;
+  await checkAgainstRepository(modelsDir, name, spec);
 
   // Staged under a hidden name beside its destination (the repository skips hidden folders), then renamed into place.
   await mkdir(path.dirname(destination), { recursive: true });
@@ -114,40 +111,35 @@ export async function importModel(options: ImportOptions): Promise<ImportReport>
   return { name, destination, mode: options.link ? 'linked' : 'copied', files, bytes, readFrom, loaded, warnings };
 }
 
-/** fp32, and the int8 variant too when the folder has its own int8 file. */
-async function variantsOf(folder: string): Promise<Variant[]> {
-  const fp32 = await readModelFolder(folder, 'fp32');
-  const int8 = await readModelFolder(folder, 'quantized');
-  const out: Variant[] = [];
-  if (!fp32.warnings.length) out.push('fp32');
-  if (!int8.warnings.length) out.push('quantized');
-  return out.length > 0 ? out : ['fp32'];
+/** The folder read for fp32, and for int8 too when it has its own int8 file (as `version`'s folder, when given). */
+async function variantsOf(folder: string, version: string | undefined): Promise<[Variant, FolderSpec][]> {
+  const fp32 = await readModelFolder(folder, 'fp32', version);
+  const int8 = await readModelFolder(folder, 'quantized', version);
+  const out: [Variant, FolderSpec][] = [];
+  if (!fp32.warnings.length) out.push(['fp32', fp32]);
+  if (!int8.warnings.length) out.push(['quantized', int8]);
+  return out.length > 0 ? out : [['fp32', fp32]];
 }
 
 /** What would stop the gateway starting with the new model beside the others: a second default, a missing fallback. */
 async function checkAgainstRepository(modelsDir: string, name: string, spec: FolderSpec): Promise<void> {
   // Other models: a new version of `name` is checked against the others, not against its own versions.
-  const others = await ModelRegistry.discover(modelsDir).then((r) => r.names, () => [] as readonly string[]);
+  const registry = await ModelRegistry.discover(modelsDir).catch(() => undefined);
+  const others = registry?.names ?? [];
   const fallback = spec.modelJson.fallback;
   if (fallback && !others.includes(fallback)) {
     throw new ModelLoadError(spec.folder, `model.json fallback "${fallback}" is not a model in ${modelsDir}: import it first, or remove "fallback"`);
   }
-  if (!spec.modelJson.default) return;
-  for (const other of others) {
-    if (other === name) continue;
-    const folder = path.join(modelsDir, other);
-    const otherSpec = await readModelFolder(folder, 'fp32').catch(() => undefined);
-    if (otherSpec?.modelJson.default && otherSpec.task === spec.task) {
+  if (!spec.modelJson.default || !registry) return;
+  // As start-up decides defaults: by each other model's serving version (a folder that cannot serve is its own problem).
+  for (const other of await registry.inspect(() => 'fp32')) {
+    if (other.name === name || !other.serving || !other.inspection) continue;
+    if (other.inspection.modelJson.default && other.inspection.task === spec.task) {
       throw new ImportError(
-        `${name} is marked default for ${spec.task} (its model.json), and so is ${other} (${path.join(folder, 'model.json')}): keep "default": true in one of them`,
+        `${name} is marked default for ${spec.task} (its model.json), and so is ${other.name} (${path.join(other.folder, 'model.json')}): keep "default": true in one of them`,
       );
     }
   }
-}
-
-async function isModelFolder(dir: string): Promise<boolean> {
-  const found = await Promise.all(MODEL_MARKERS.map((m) => stat(path.join(dir, m)).then(() => true, () => false)));
-  return found.some(Boolean);
 }
 
 async function sizeOf(dir: string): Promise<{ files: number; bytes: number }> {

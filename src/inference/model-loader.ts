@@ -8,37 +8,41 @@ import { fitToGraph } from './model-folder/fit-graph.js';
 import { readModelFolder, type FolderSpec } from './model-folder/read-model-folder.js';
 import type { Variant } from './model-folder/weights.js';
 import type { RunnerRequest } from './onnx/open-runner.js';
-import type { ModelRunner } from './runner.js';
+import { packRows, type ModelRunner } from './runner.js';
 import { createTextEncoder, type TextEncoder } from './text-encoder.js';
 
 export type { Variant } from './model-folder/weights.js';
 
-export interface LoadOptions {
+export interface FolderLoadOptions {
+  /** The variant the folder was read for (its warnings are logged with it). */
   variant: Variant;
   /** The model's name; default: the folder's name (a version folder's model is its parent folder). */
   name?: string;
-  /** The version a version folder's name gives (see readModelFolder). */
-  folderVersion?: string;
   openRunner: (request: RunnerRequest) => Promise<ModelRunner>;
   log: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 }
 
-/**
- * The checks that need no graph loaded: the folder's files are there and readable, and say what the
- * model is (task, labels, limits, weights file). Cheap, so start-up runs it on every folder before it
- * listens, and the CLI lists with it; the messages are those loadModel gives.
- */
-export function inspectModelFolder(folder: string, variant: Variant, folderVersion?: string): Promise<FolderSpec> {
-  return readModelFolder(folder, variant, folderVersion);
+export interface LoadOptions extends FolderLoadOptions {
+  /** The version a version folder's name gives (see readModelFolder). */
+  folderVersion?: string;
 }
 
+/** Reads `folder` (readModelFolder), then loads it (loadFolder). */
 export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {
+  return loadFolder(await readModelFolder(folder, options.variant, options.folderVersion), options);
+}
+
+/**
+ * Loads a folder already read (readModelFolder: the checks that need no graph, which start-up and the
+ * CLI run on every folder first): opens its graph, fits the two together, and warms the model up.
+ */
+export async function loadFolder(read: FolderSpec, options: FolderLoadOptions): Promise<Model> {
+  const folder = read.folder;
   const name = options.name ?? path.basename(folder);
   const fail = (problem: string): never => {
     throw new ModelLoadError(folder, problem);
   };
 
-  const read = await readModelFolder(folder, options.variant, options.folderVersion);
   for (const warning of read.warnings) options.log('warn', warning, { model: name, variant: options.variant });
   const file = read.weights;
   let encoder: TextEncoder;
@@ -73,9 +77,8 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
 /** One real inference on two texts of different lengths: proves the graph runs and its shapes fit. */
 async function warmUp(model: Model, fail: (p: string) => never): Promise<void> {
   const rows = ['warm up', 'the quick brown fox jumps over the lazy dog'].map((t) => model.encoder.encode(t).ids);
-  const ids = Int32Array.from(rows.flat());
   try {
-    await model.runner.run({ ids, lengths: Int32Array.from(rows.map((r) => r.length)) });
+    await model.runner.run(packRows(rows));
   } catch (e) {
     fail(`warm-up inference failed: ${firstLine(e)}`);
   }

@@ -9,12 +9,12 @@ import path from 'node:path';
 import { ModelLoadError, ModelNotFoundError, ModelUnavailableError, WrongTaskError } from '../errors/errors.js';
 import type { Model } from './model.js';
 import type { Task } from './model-spec.js';
-import type { FolderSpec } from './model-folder/read-model-folder.js';
-import { inspectModelFolder, loadModel, type LoadOptions, type Variant } from './model-loader.js';
-import { readLayout, type ModelFolders, type RepositoryLayout, type VersionFolder } from './repository/layout.js';
+import { readModelFolder, type FolderSpec } from './model-folder/read-model-folder.js';
+import { loadFolder, type FolderLoadOptions, type Variant } from './model-loader.js';
+import { MODEL_MARKERS, readLayout, type ModelFolders, type RepositoryLayout, type VersionFolder } from './repository/layout.js';
 import { checkTables, entryOf, type Loaded, type ModelTable } from './model-table.js';
 import type { ModelRoutes, Role } from './rollout/model-routes.js';
-import { compareVersions, readRolloutFile, resolveRollout, singleRollout, type Rollout } from './rollout/rollout-file.js';
+import { compareVersions, rolloutOf } from './rollout/rollout-file.js';
 
 export interface FolderReport {
   name: string;
@@ -22,6 +22,8 @@ export interface FolderReport {
   version?: string;
   folder: string;
   inspection?: FolderSpec;
+  /** True for the version plain requests get (its rollout's serving version), once its folder and rollout read. */
+  serving?: boolean;
   error?: ModelLoadError;
 }
 
@@ -58,7 +60,7 @@ export interface ModelChoice {
   models: readonly Model[];
 }
 
-export type RegistryLoadOptions = Omit<LoadOptions, 'variant' | 'name' | 'folderVersion'> & { variantOf: (name: string) => Variant };
+export type RegistryLoadOptions = Omit<FolderLoadOptions, 'variant' | 'name'> & { variantOf: (name: string) => Variant };
 
 
 /** How many versions that stopped serving (failed, retired) each model keeps listing. */
@@ -74,6 +76,8 @@ export class ModelRegistry {
   /** The last reload problem of a model (cleared by its next good reload). */
   private readonly problems = new Map<string, string>();
   private modelNames: string[];
+  /** What inspect() read of each version folder (by folder and variant), for loadAll to load without reading it again. */
+  private readonly inspected = new Map<string, FolderSpec>();
 
   private constructor(
     readonly dir: string,
@@ -86,7 +90,9 @@ export class ModelRegistry {
   /** Lists the model folders of `dir` without loading them (so health can name them at once). */
   static async discover(dir: string): Promise<ModelRegistry> {
     const layout = await readLayout(dir);
-    if (layout.models.length === 0) throw new ModelLoadError(dir, 'no model folders (a model folder holds model.json)');
+    if (layout.models.length === 0) {
+      throw new ModelLoadError(dir, `no model folders (a model folder holds one of ${MODEL_MARKERS.join(', ')}, or version folders that do)`);
+    }
     return new ModelRegistry(dir, layout);
   }
 
@@ -107,11 +113,16 @@ export class ModelRegistry {
    * would stop loading it.
    */
   async inspect(variantOf: (name: string) => Variant): Promise<FolderReport[]> {
-    const reports = await Promise.all(this.layout.models.map((m) => inspectModel(m, variantOf(m.name))));
-    return reports.flat();
+    const reports = (await Promise.all(this.layout.models.map((m) => inspectModel(m, variantOf(m.name))))).flat();
+    this.inspected.clear();
+    for (const r of reports) if (r.inspection) this.inspected.set(inspectedKey(r.folder, variantOf(r.name)), r.inspection);
+    return reports;
   }
 
-  /** Start-up: loads every version of every model in turn; on any failure closes what was loaded and throws. */
+  /**
+   * Start-up: loads every version of every model in turn (from what inspect() read, when it ran); on
+   * any failure closes what was loaded and throws.
+   */
   async loadAll(options: RegistryLoadOptions): Promise<void> {
     const loaded: Model[] = [];
     try {
@@ -120,11 +131,11 @@ export class ModelRegistry {
         if (folders.problem) throw folders.problem;
         const versions: Loaded[] = [];
         for (const folder of folders.versions) {
-          const one = await loadVersion(folders.name, folder, options);
+          const one = await loadVersion(folders.name, folder, await this.readVersion(folder, options.variantOf(folders.name)), options);
           loaded.push(one.model);
           versions.push(one);
         }
-        const rollout = await rolloutOf(folders, versions.map((v) => v.model));
+        const rollout = await rolloutOf(folders, versions.map((v) => v.model.version));
         tables.set(folders.name, entryOf(folders, versions, rollout));
       }
       const defaults = checkTables(tables, this.dir, (msg, fields) => options.log('warn', msg, fields));
@@ -157,11 +168,6 @@ export class ModelRegistry {
   /** True for the serving version of a task's default model. */
   isDefault(model: Model): boolean {
     return this.defaults.get(model.task) === model.name && this.get(model.name) === model;
-  }
-
-  /** The name of a task's default model. */
-  defaultOf(task: Task): string | undefined {
-    return this.defaults.get(task);
   }
 
   /**
@@ -268,13 +274,8 @@ export class ModelRegistry {
     else this.problems.set(name, problem);
   }
 
-  /** A model's next table: its loaded versions (with the stamps of their folders) and rollout, for commit(). */
-  tableOf(folders: ModelFolders, versions: readonly Loaded[], rollout: Rollout): ModelTable {
-    return entryOf(folders, versions, rollout);
-  }
-
   /**
-   * Swaps in `name`'s next table (from tableOf) once the whole repository still holds with it
+   * Swaps in `name`'s next table (model-table.ts entryOf) once the whole repository still holds with it
    * (defaults, fallbacks, tasks); throws ModelLoadError and changes nothing otherwise. Returns the
    * versions that left the table: the caller drains and closes them (retire()).
    */
@@ -306,6 +307,14 @@ export class ModelRegistry {
     await Promise.all(open.map((m) => m.close().catch(() => undefined)));
   }
 
+  /** A version folder as inspect() read it (each is loaded once: the inspection is dropped), or read now. */
+  private async readVersion(folder: VersionFolder, variant: Variant): Promise<FolderSpec> {
+    const key = inspectedKey(folder.folder, variant);
+    const inspection = this.inspected.get(key);
+    this.inspected.delete(key);
+    return inspection ?? readModelFolder(folder.folder, variant, folder.version);
+  }
+
   private install(name: string, entry: ModelTable): void {
     const now = Date.now();
     for (const model of entry.routes.versions.values()) {
@@ -321,10 +330,14 @@ export class ModelRegistry {
   }
 }
 
-/** Start-up load of one version folder. */
-async function loadVersion(name: string, folder: VersionFolder, options: RegistryLoadOptions): Promise<Loaded> {
+function inspectedKey(folder: string, variant: Variant): string {
+  return `${variant}:${folder}`;
+}
+
+/** Start-up load of one version folder, read as `spec`. */
+async function loadVersion(name: string, folder: VersionFolder, spec: FolderSpec, options: RegistryLoadOptions): Promise<Loaded> {
   const started = performance.now();
-  const model = await loadModel(folder.folder, { ...options, name, folderVersion: folder.version, variant: options.variantOf(name) });
+  const model = await loadFolder(spec, { ...options, name, variant: options.variantOf(name) });
   options.log('info', 'model loaded', {
     model: name,
     task: model.task,
@@ -337,33 +350,32 @@ async function loadVersion(name: string, folder: VersionFolder, options: Registr
 }
 
 /** The checks of one model's folders: its layout, each version's files, and its rollout.json against its versions. */
-export async function inspectModel(folders: ModelFolders, variant: Variant): Promise<FolderReport[]> {
+async function inspectModel(folders: ModelFolders, variant: Variant): Promise<FolderReport[]> {
   if (folders.problem) return [{ name: folders.name, folder: folders.dir, error: folders.problem }];
   const reports: FolderReport[] = await Promise.all(
     folders.versions.map(async (v): Promise<FolderReport> => {
       const report = { name: folders.name, version: v.version, folder: v.folder };
       try {
-        return { ...report, inspection: await inspectModelFolder(v.folder, variant, v.version) };
+        return { ...report, inspection: await readModelFolder(v.folder, variant, v.version) };
       } catch (e) {
         if (e instanceof ModelLoadError) return { ...report, error: e };
         throw e;
       }
     }),
   );
+  // A single folder's one version serves; version folders' rollout.json is checked against them.
+  let serving: string | undefined = reports[0]?.inspection?.version;
   if (folders.layout === 'versions') {
     try {
-      resolveRollout(await readRolloutFile(folders.rolloutFile, folders.dir), folders.versions.map((v) => v.version!), folders.dir);
+      serving = (await rolloutOf(folders, folders.versions.map((v) => v.version!))).serving;
     } catch (e) {
       if (!(e instanceof ModelLoadError)) throw e;
+      serving = undefined;
       reports.push({ name: folders.name, folder: folders.dir, error: e });
     }
   }
+  for (const r of reports) if (r.inspection) r.serving = r.inspection.version === serving;
   return reports;
-}
-
-async function rolloutOf(folders: ModelFolders, models: readonly Model[]): Promise<Rollout> {
-  if (folders.layout === 'single') return singleRollout(models[0]!.version);
-  return resolveRollout(await readRolloutFile(folders.rolloutFile, folders.dir), models.map((m) => m.version), folders.dir);
 }
 
 function trimHistory(list: VersionStatus[]): VersionStatus[] {

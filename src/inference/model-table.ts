@@ -53,7 +53,7 @@ export function checkTables(tables: ReadonlyMap<string, ModelTable>, dir: string
     if (differs) {
       throw new ModelLoadError(
         path.join(dir, name),
-        `canary ${canary.version} ${differs}, serving ${serving.version} does not: clients of "${name}" would get either by chance; make it a shadow, or pin it`,
+        `canary ${canary.version} ${differs.has}, serving ${serving.version} does not: clients of "${name}" would get either by chance; make it a shadow, or pin it`,
       );
     }
   }
@@ -76,13 +76,13 @@ export function checkTables(tables: ReadonlyMap<string, ModelTable>, dir: string
   return defaults;
 }
 
-/** How `b` answers unlike `a` (labels, dimensions), or undefined. */
-function differentOutputs(a: Model, b: Model): string | undefined {
+/** How `b` answers unlike `a` (labels, dimensions): what `b` has, and what `a` has instead; or undefined. */
+function differentOutputs(a: Model, b: Model): { has: string; not: string } | undefined {
   if (a.spec.task === 'classification' && b.spec.task === 'classification' && a.spec.labels.join() !== b.spec.labels.join()) {
-    return `has labels [${b.spec.labels}]`;
+    return { has: `has labels [${b.spec.labels}]`, not: `[${a.spec.labels}]` };
   }
   if (a.spec.task === 'embedding' && b.spec.task === 'embedding' && a.spec.dimensions !== b.spec.dimensions) {
-    return `has ${b.spec.dimensions} dimensions`;
+    return { has: `has ${b.spec.dimensions} dimensions`, not: `${a.spec.dimensions}` };
   }
   return undefined;
 }
@@ -91,15 +91,11 @@ function checkFallback(model: Model, tables: ReadonlyMap<string, ModelTable>, di
   const seen = new Set([model.name]);
   for (let cur = model; cur.spec.fallback; ) {
     const next = tables.get(cur.spec.fallback)?.routes.serving;
-    const where = cur.folder || path.join(dir, cur.name);
+    const where = cur.folder;
     if (!next) throw new ModelLoadError(where, `fallback "${cur.spec.fallback}" is not a model in ${dir}`);
     if (next.task !== cur.task) throw new ModelLoadError(where, `fallback "${next.name}" is a ${next.task} model, not ${cur.task}`);
-    if (cur.spec.task === 'embedding' && next.spec.task === 'embedding' && next.spec.dimensions !== cur.spec.dimensions) {
-      throw new ModelLoadError(where, `fallback "${next.name}" has ${next.spec.dimensions} dimensions, not ${cur.spec.dimensions}`);
-    }
-    if (cur.spec.task === 'classification' && next.spec.task === 'classification' && next.spec.labels.join() !== cur.spec.labels.join()) {
-      throw new ModelLoadError(where, `fallback "${next.name}" has labels [${next.spec.labels}], not [${cur.spec.labels}]`);
-    }
+    const differs = differentOutputs(cur, next);
+    if (differs) throw new ModelLoadError(where, `fallback "${next.name}" ${differs.has}, not ${differs.not}`);
     if (seen.has(next.name)) throw new ModelLoadError(where, `fallback chain loops back to "${next.name}"`);
     seen.add(next.name);
     cur = next;

@@ -13,7 +13,7 @@ export class Model {
     /** The weights file in use, relative to the model folder. */
     readonly file: string,
     /** The folder it was loaded from (<name>/, or <name>/<version>/). */
-    readonly folder = '',
+    readonly folder: string,
   ) {}
 
   /** `name@version`, as requests pin it and logs name it. */

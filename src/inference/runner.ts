@@ -39,6 +39,47 @@ export function outputFor(post: PostProcess, names: readonly string[]): string {
   throw new Error(`graph has no output holding ${what} (looked for ${wanted.join(', ')}; it has ${names.join(', ')})`);
 }
 
+/** `post` with its graph output resolved among `names` (outputFor): what a session runs calls with. */
+export function resolvePost(post: PostProcess, names: readonly string[]): Required<PostProcess> {
+  return { ...post, output: outputFor(post, names) } as Required<PostProcess>;
+}
+
+/** Texts' ids (e.g. straight from the tokenizer) as one call takes them: one after another, and their lengths. */
+export function packRows(rows: readonly Int32Array[]): CallInput {
+  let total = 0;
+  for (const row of rows) total += row.length;
+  const ids = new Int32Array(total);
+  const lengths = new Int32Array(rows.length);
+  let at = 0;
+  rows.forEach((row, i) => {
+    ids.set(row, at);
+    lengths[i] = row.length;
+    at += row.length;
+  });
+  return { ids, lengths };
+}
+
+/** The sequence length timing calls use: the model's usual length, up to 128 tokens (at least 2). */
+export function typicalSequence(maxTokens: number): number {
+  return Math.max(2, Math.min(maxTokens, 128));
+}
+
+/** The median of `n` (odd) measurements in ms, taken one after another. */
+export async function medianMs(n: number, measure: () => Promise<number>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) times.push(await measure());
+  return times.sort((a, b) => a - b)[n >> 1]!;
+}
+
+/**
+ * How long `call` computes: the median of five runs after an untimed first one (allocation on the
+ * first use of a shape does not count, nor does one slow run on a busy machine).
+ */
+export async function medianComputeMs(call: () => Promise<{ computeMs: number }>): Promise<number> {
+  await call();
+  return medianMs(5, async () => (await call()).computeMs);
+}
+
 export interface CallOutput {
   /** rows x width floats: probabilities (in label order) or pooled vectors (not normalised). */
   values: Float32Array;

@@ -17,7 +17,7 @@ export interface AdmissionOptions {
   /** Undefined when rate limits are off for everyone. */
   limiter: RateLimiter | undefined;
   /** The service counted more than the estimate allowed: the estimate missed something (a bug). */
-  onOverBudget: (usage: OperationCost, budget: OperationCost) => void;
+  onOverBudget: (usage: OperationCost) => void;
 }
 
 export function admissionPlugin({ budget, lookup, limiter, onOverBudget }: AdmissionOptions): ApolloServerPlugin<GatewayContext> {
@@ -38,12 +38,8 @@ export function admissionPlugin({ budget, lookup, limiter, onOverBudget }: Admis
           const policy = limiter?.policyFor(key);
           if (limiter && policy) {
             const taken = await limiter.reserve(contextValue.client, policy, cost.tokens);
-            if (!taken.allowed) {
-              throw refusal(new RateLimitedError(taken.retryAfterMs), {
-                'retry-after': String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))),
-                ...RateLimiter.headers(policy, taken.tokens),
-              });
-            }
+            // Retry-After comes from extensions.retryAfterMs, in willSendResponse.
+            if (!taken.allowed) throw refusal(new RateLimitedError(taken.retryAfterMs), RateLimiter.headers(policy, taken.tokens));
             reservation = taken;
           }
           admitted = true;
@@ -59,10 +55,10 @@ export function admissionPlugin({ budget, lookup, limiter, onOverBudget }: Admis
           const result = response.body.singleResult;
           if (admitted) {
             result.extensions = { ...result.extensions, cost: { texts: usage.texts, tokens: usage.tokens } };
-            if (usage.texts > budget.texts || usage.tokens > budget.tokens) onOverBudget({ ...usage }, budget);
+            if (usage.texts > budget.texts || usage.tokens > budget.tokens) onOverBudget({ ...usage });
           }
           const retryAfterMs = Math.max(0, ...(result.errors ?? []).map((e) => Number(e.extensions?.['retryAfterMs']) || 0));
-          if (retryAfterMs > 0 && !response.http.headers.has('retry-after')) response.http.headers.set('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+          if (retryAfterMs > 0) response.http.headers.set('retry-after', String(Math.ceil(retryAfterMs / 1000)));
         },
       };
     },

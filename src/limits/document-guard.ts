@@ -23,8 +23,8 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import { ErrorCode } from '../errors/codes.js';
-import type { QueryLimit } from '../errors/errors.js';
+import type { ErrorCode } from '../errors/codes.js';
+import { QueryTooComplexError, type QueryLimit } from '../errors/errors.js';
 
 export interface DocumentLimits {
   maxChars: number;
@@ -46,7 +46,11 @@ export interface DocumentRefusal {
 /** graphql-js 16 spells it "more that"; later versions "more than". */
 const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] \d+ tokens/;
 
-const limitError = (limit: QueryLimit, max: number, message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit, max } });
+/** A QueryTooComplexError as validation rules report errors. */
+function limitError(limit: QueryLimit, max: number, message: string): GraphQLError {
+  const error = new QueryTooComplexError(limit, max, message);
+  return new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, ...error.details } });
+}
 
 /**
  * Operations of a type the schema has no root for (mutation, subscription here). graphql-js 16 only
@@ -112,7 +116,7 @@ function fieldRepeats(max: number): ValidationRule {
 }
 
 /** graphql-armor reports through callbacks; this one turns a rejection into our limit error. */
-function armorReport(limit: QueryLimit, max: number): GraphQLArmorCallbackConfiguration & { n?: number } {
+function armorReport(limit: QueryLimit, max: number): GraphQLArmorCallbackConfiguration {
   return {
     propagateOnRejection: false,
     onReject: [(context, error) => context?.reportError(limitError(limit, max, error.message.replace(/^Syntax Error: /, '')))],

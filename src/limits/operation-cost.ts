@@ -25,10 +25,13 @@ export interface ModelBound {
 }
 
 /** The model a field would use (by name, or the task's default); undefined when it cannot be resolved. */
-export type ModelLookup = (name: string | null, task: Task | undefined) => ModelBound | undefined;
+export type ModelLookup = (name: string | null, task: Task) => ModelBound | undefined;
 
-/** The task of each root field that does model work. */
-const TASK_OF_FIELD: Record<string, Task> = {
+/**
+ * The task of each root field that does model work: every root field with a `text` or `texts`
+ * argument (the schema has no other; validation, which runs before the estimate, refuses unknown ones).
+ */
+const TASK_OF_FIELD: Partial<Record<string, Task>> = {
   classify: 'classification',
   classifyBatch: 'classification',
   embed: 'embedding',
@@ -96,7 +99,8 @@ export function estimateCost(
     const texts = [...(one == null ? [] : [one]), ...(many == null ? [] : Array.isArray(many) ? many : [many])];
     if (texts.length === 0) continue;
     const requested = arg('model');
-    const model = lookup(typeof requested === 'string' ? requested : null, TASK_OF_FIELD[field.name.value]);
+    const task = TASK_OF_FIELD[field.name.value];
+    const model = task === undefined ? undefined : lookup(typeof requested === 'string' ? requested : null, task);
     let tokens = 0;
     if (model) {
       for (const text of texts) tokens += Math.min(model.maxTokens, (typeof text === 'string' ? text.length : 0) + model.specialTokens);

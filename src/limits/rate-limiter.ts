@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import type { KeyIdentity } from '../access/api-keys.js';
 import { RedisBuckets } from './redis-buckets.js';
-import { LocalBuckets, msUntilFull, type BucketPolicy, type TakeResult } from './token-bucket.js';
+import { LocalBuckets, msUntilAffordable, msUntilFull, type BucketPolicy, type TakeResult } from './token-bucket.js';
 
 export interface RateLimiterOptions {
   /** Default policy (anonymous clients and keys without their own rate); tokensPerSecond 0 = off. */
@@ -16,6 +16,8 @@ export interface RateLimiterOptions {
   redisUrl?: string;
   redisTimeoutMs: number;
   onRedisState?: (state: 'connected' | 'down', reason?: string) => void;
+  /** Redis answered a take with an error (told at most every 10 s): reachable, but this replica limits alone. */
+  onRedisErrorReply?: (reason: string) => void;
   /** Every decision, for metrics: where it was taken and whether it was allowed. */
   onDecision?: (store: 'redis' | 'local', allowed: boolean) => void;
 }
@@ -34,7 +36,19 @@ export class RateLimiter {
   private readonly blockedUntil = new LRUCache<string, number>({ max: 100_000 });
 
   constructor(private readonly options: RateLimiterOptions) {
-    this.redis = options.redisUrl ? new RedisBuckets({ url: options.redisUrl, timeoutMs: options.redisTimeoutMs, onState: (s, r) => options.onRedisState?.(s, r) }) : undefined;
+    this.redis = options.redisUrl
+      ? new RedisBuckets({
+          url: options.redisUrl,
+          timeoutMs: options.redisTimeoutMs,
+          onState: (s, r) => options.onRedisState?.(s, r),
+          onErrorReply: (r) => options.onRedisErrorReply?.(r),
+        })
+      : undefined;
+  }
+
+  /** Whether the shared buckets in Redis answer; undefined without Redis. */
+  get redisState(): 'connected' | 'down' | undefined {
+    return this.redis?.state;
   }
 
   /** The bucket policy of a client; undefined when it is not limited. */
@@ -91,9 +105,7 @@ export class RateLimiter {
     const shared = await this.redis?.take(client, policy, cost, force);
     let result: TakeResult;
     if (shared) {
-      const perMs = policy.tokensPerSecond / 1000;
-      const need = Math.min(cost, policy.burstTokens);
-      result = { ...shared, retryAfterMs: shared.allowed ? 0 : Math.ceil((need - shared.tokens) / perMs), store: 'redis' };
+      result = { ...shared, retryAfterMs: shared.allowed ? 0 : msUntilAffordable(shared.tokens, cost, policy), store: 'redis' };
     } else {
       result = this.local.take(client, policy, cost, force);
     }

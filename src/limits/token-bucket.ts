@@ -43,7 +43,16 @@ export function take(
   if (force || tokens >= need) {
     return { next: { tokens: Math.min(policy.burstTokens, tokens - cost), at: now }, allowed: true, retryAfterMs: 0 };
   }
-  return { next: { tokens, at: now }, allowed: false, retryAfterMs: Math.ceil((need - tokens) / perMs) };
+  return { next: { tokens, at: now }, allowed: false, retryAfterMs: msUntilAffordable(tokens, cost, policy) };
+}
+
+/**
+ * How long until a bucket holding `tokens` can pay for an operation of `cost` (the full bucket, for
+ * one larger than it), in ms: 1 at least, since it is asked only of a bucket that cannot pay now.
+ */
+export function msUntilAffordable(tokens: number, cost: number, policy: BucketPolicy): number {
+  const need = Math.min(cost, policy.burstTokens);
+  return Math.max(1, Math.ceil((need - tokens) / (policy.tokensPerSecond / 1000)));
 }
 
 /** How long until a bucket holding `tokens` is full again, in ms. */

@@ -1,8 +1,9 @@
 // The one path every text takes to a model: result cache -> circuit breaker -> tokenizer -> the
 // model's scheduler (queue, batching, workers) -> and down the fallback chain when a model cannot
-// answer. Texts arrive in batches (the texts of one tick, coalesced above), so cache lookups,
-// tokenization and queueing are done once per batch; each text is answered on its own as soon as
-// its own call is done. The answer says what happened (cached, fallback, the model that answered).
+// answer. Texts arrive in batches (the texts of one tick, coalesced above): the cache is looked up
+// once per batch; then each text is tokenized and queued on its own (the tokenizer threads and the
+// scheduler take the texts of one turn together) and answered as soon as its own call is done. The
+// answer says what happened (cached, fallback, the model that answered).
 // Every loaded version of a model has its own lane (breaker and scheduler); a version leaving service
 // (a reload) is retired once the texts it took on are answered. Shadow traffic (shadow-traffic.ts)
 // follows the serving versions' answers.
@@ -215,11 +216,6 @@ export class InferencePath {
     return this.retiredStats;
   }
 
-  /** Shadow texts pending for a shadow version. */
-  shadowPending(model: Model): number {
-    return this.shadow.pendingFor(model);
-  }
-
   /** Stops every scheduler: texts not yet started fail; calls running finish. */
   close(): void {
     for (const lane of this.lanes.values()) lane.scheduler.close();
@@ -301,7 +297,7 @@ export class InferencePath {
     waiters.add(request.signal);
     const deadline = performance.now() + this.options.deadlineMs;
     const client = this.options.fairShare ? request.client : '';
-    const encoding = this.encoding.encode(model, [{ text: request.text, client }])[0]!;
+    const encoding = this.encoding.encode(model, { text: request.text, client });
     const result = encoding.then((e: Encoding) => {
       this.hooks.onTokenize?.(model.name, e.ms, e.encoded.ids.length, request.tag);
       if (e.encoded.truncated && !request.truncate) throw tooLong(request, model);

@@ -8,6 +8,7 @@
 // counted, never raised.
 import type { Model } from '../inference/model.js';
 import type { CachedResult } from './cache/codec.js';
+import { InFlight } from './in-flight.js';
 import type { PathAnswer, TextRequest } from './inference-path.js';
 
 /** The fair-share identity of shadow work. */
@@ -48,7 +49,8 @@ export interface ShadowHooks {
 }
 
 export class ShadowTraffic {
-  private readonly pending = new Map<Model, number>();
+  /** Shadow texts waiting or computing, per shadow version. */
+  private readonly pending = new InFlight<Model>();
 
   constructor(
     private readonly options: ShadowOptions,
@@ -58,7 +60,7 @@ export class ShadowTraffic {
 
   /** Shadow texts pending for `shadow`. */
   pendingFor(shadow: Model): number {
-    return this.pending.get(shadow) ?? 0;
+    return this.pending.count(shadow);
   }
 
   /**
@@ -86,21 +88,16 @@ export class ShadowTraffic {
     // The rollout may have changed since the answer: a version no longer shadowing is not asked.
     if (this.hooks.target(serving)?.model !== shadow) return;
     const event = { model: serving.name, version: shadow.version, servingVersion: serving.version };
-    const pending = this.pendingFor(shadow);
-    if (pending >= this.options.maxPending) return this.hooks.onShadow?.({ ...event, result: 'dropped', reason: 'queue' });
+    if (this.pendingFor(shadow) >= this.options.maxPending) return this.hooks.onShadow?.({ ...event, result: 'dropped', reason: 'queue' });
     if (this.hooks.busy(serving)) return this.hooks.onShadow?.({ ...event, result: 'dropped', reason: 'busy' });
-    this.pending.set(shadow, pending + 1);
+    this.pending.enter(shadow);
     this.hooks
       .run(shadow, { text: request.text, where: request.where, truncate: true, client: SHADOW_CLIENT, tag: request.tag })
       .then(
         (answer) => this.hooks.onShadow?.({ ...event, result: 'compared', ...compare(served, answer.result) }),
         () => this.hooks.onShadow?.({ ...event, result: 'failed' }),
       )
-      .finally(() => {
-        const left = this.pendingFor(shadow) - 1;
-        if (left > 0) this.pending.set(shadow, left);
-        else this.pending.delete(shadow);
-      });
+      .finally(() => this.pending.leave(shadow));
   }
 }
 

@@ -46,7 +46,13 @@ export function planSubBatches(lengths: readonly number[], policy: PaddingPolicy
       }
     }
   }
-  const plan: number[][] = [];
-  for (let j = n; j > 0; j = cut[j]!) plan.push(order.slice(cut[j]!, j));
-  return plan.sort((a, b) => Math.min(...a) - Math.min(...b));
+  // Each group is a run of the sorted order; its earliest item is noted as it is cut out.
+  const groups: { indices: number[]; earliest: number }[] = [];
+  for (let j = n; j > 0; j = cut[j]!) {
+    const indices = order.slice(cut[j]!, j);
+    let earliest = indices[0]!;
+    for (const i of indices) if (i < earliest) earliest = i;
+    groups.push({ indices, earliest });
+  }
+  return groups.sort((a, b) => a.earliest - b.earliest).map((g) => g.indices);
 }

@@ -27,9 +27,9 @@ class ClientQueue<T> {
     this.costs.push(cost);
   }
 
-  shift(): { item: T; cost: number } {
+  /** Takes the front item (read its cost with peekCost() first). */
+  shift(): T {
     const item = this.items[this.head]!;
-    const cost = this.costs[this.head]!;
     this.items[this.head] = undefined as T; // let it be collected
     this.head++;
     // Compact now and then instead of shifting on every pop (O(1) amortised).
@@ -38,7 +38,7 @@ class ClientQueue<T> {
       this.costs = this.costs.slice(this.head);
       this.head = 0;
     }
-    return { item, cost };
+    return item;
   }
 
   pop(): T {
@@ -127,16 +127,17 @@ export class FairQueue<T> {
     for (;;) {
       if (this.cursor >= this.ring.length) this.cursor = 0;
       const queue = this.ring[this.cursor]!;
-      if (queue.deficit < queue.peekCost()) {
+      const cost = queue.peekCost();
+      if (queue.deficit < cost) {
         // Not enough credit for its next item: top up and pass the turn on.
         queue.deficit += this.quantum;
         this.cursor++;
         continue;
       }
-      const { item, cost } = queue.shift();
+      const item = queue.shift();
       queue.deficit -= cost;
       this.total--;
-      if (queue.length === 0) this.retire(queue);
+      if (queue.length === 0) this.retire(queue, this.cursor);
       return item;
     }
   }
@@ -163,13 +164,14 @@ export class FairQueue<T> {
   }
 
   /**
-   * Removes, from the front of every client's queue, the items `gone` says are done with (expired,
-   * abandoned), and hands each to `onRemoved`. Items behind a live one stay until they reach the front.
+   * Hands `drop` the front item of every client's queue, and removes it while `drop` answers true
+   * (done with: expired, abandoned; `drop` deals with it), looking at the next one. Items behind one
+   * kept stay until they reach the front.
    */
-  dropFront(gone: (item: T) => boolean, onRemoved: (item: T) => void): void {
+  dropFront(drop: (item: T) => boolean): void {
     for (const queue of [...this.ring]) {
-      while (queue.length > 0 && gone(queue.peek()!)) {
-        onRemoved(queue.shift().item);
+      while (queue.length > 0 && drop(queue.peek()!)) {
+        queue.shift();
         this.total--;
       }
       if (queue.length === 0) this.retire(queue);
@@ -184,7 +186,7 @@ export class FairQueue<T> {
   /** Every item, in no particular order (shutdown). */
   drain(): T[] {
     const out: T[] = [];
-    for (const queue of this.ring) while (queue.length > 0) out.push(queue.shift().item);
+    for (const queue of this.ring) while (queue.length > 0) out.push(queue.shift());
     this.ring = [];
     this.clients.clear();
     this.cursor = 0;
@@ -198,9 +200,11 @@ export class FairQueue<T> {
     return best;
   }
 
-  /** An emptied client leaves the ring and forgets its credit (DRR: idle clients do not bank turns). */
-  private retire(queue: ClientQueue<T>): void {
-    const at = this.ring.indexOf(queue);
+  /**
+   * An emptied client leaves the ring and forgets its credit (DRR: idle clients do not bank turns).
+   * `at`: its place in the ring, when known.
+   */
+  private retire(queue: ClientQueue<T>, at = this.ring.indexOf(queue)): void {
     if (at >= 0) {
       this.ring.splice(at, 1);
       if (at < this.cursor) this.cursor--;

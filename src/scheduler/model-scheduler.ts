@@ -8,7 +8,7 @@
 // a deadline covering queue and compute, and the signal of the client waiting for it: texts whose
 // client left are dropped before they are computed, texts past their deadline fail fast.
 import { ClientGoneError, OverloadedError } from '../errors/errors.js';
-import type { CallInput, CallOutput, ModelRunner } from '../inference/runner.js';
+import { medianComputeMs, medianMs, packRows, typicalSequence, type CallInput, type CallOutput, type ModelRunner } from '../inference/runner.js';
 import { planSubBatches, type PaddingPolicy } from './batch-plan.js';
 import type { CallCost } from './call-cost.js';
 import { FairQueue } from './fair-queue.js';
@@ -155,7 +155,8 @@ export class ModelScheduler {
    * cost model, and the hand-off of an empty call, the floor of its fixed part. Returns the fit.
    */
   async calibrate(maxTokens: number): Promise<Record<string, number>> {
-    const long = Math.max(2, Math.min(maxTokens, 128));
+    const long = typicalSequence(maxTokens);
+    // Fresh arrays for every call: a worker pool takes them over.
     const probe = (rows: number, sequence: number): CallInput => ({
       ids: new Int32Array(rows * sequence).fill(1),
       lengths: new Int32Array(rows).fill(sequence),
@@ -165,16 +166,9 @@ export class ModelScheduler {
       [1, long],
       [4, long],
     ] as const) {
-      // The median of five after an untimed first run (allocation on the first use of a shape does
-      // not count, nor does one slow run on a busy machine).
-      await this.runner.run(probe(rows, sequence));
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) times.push((await this.runner.run(probe(rows, sequence))).computeMs);
-      this.cost.calibrate(rows * sequence, times.sort((a, b) => a - b)[2]!);
+      this.cost.calibrate(rows * sequence, await medianComputeMs(() => this.runner.run(probe(rows, sequence))));
     }
-    const pings: number[] = [];
-    for (let i = 0; i < 9; i++) pings.push(await this.runner.ping());
-    this.cost.minFixedMs = pings.sort((a, b) => a - b)[4]!;
+    this.cost.minFixedMs = await medianMs(9, () => this.runner.ping());
     const fit = this.cost.estimate;
     return { fixedMs: round(fit?.fixedMs ?? 0), perTokenMs: round(fit?.perTokenMs ?? 0), handOffMs: round(this.cost.minFixedMs) };
   }
@@ -229,11 +223,16 @@ export class ModelScheduler {
       this.options,
       this.cost.estimate,
     );
-    const first = new Set(plan.find((indices) => indices.includes(0))!);
-    for (let i = batch.length - 1; i >= 0; i--) {
-      if (!first.has(i)) this.queue.unshift(batch[i]!.client, batch[i]!, batch[i]!.ids.length);
+    // Groups come in the order of their earliest text: the first holds the batch's first text.
+    const first = plan[0]!;
+    if (plan.length > 1) {
+      const taken = new Uint8Array(batch.length);
+      for (const i of first) taken[i] = 1;
+      for (let i = batch.length - 1; i >= 0; i--) {
+        if (!taken[i]) this.queue.unshift(batch[i]!.client, batch[i]!, batch[i]!.ids.length);
+      }
     }
-    return [...first].map((i) => batch[i]!);
+    return first.map((i) => batch[i]!);
   }
 
   private start(items: Item[]): void {
@@ -243,8 +242,8 @@ export class ModelScheduler {
     this.stats.items += items.length;
     const now = performance.now();
     const scope = this.observer.onDispatch?.(items.map((item) => ({ tag: item.tag, waitedMs: now - item.queuedAt })));
-    const input = pack(items);
-    const paddedTokens = items.length * Math.max(...items.map((item) => item.ids.length));
+    const { input, longest } = pack(items);
+    const paddedTokens = items.length * longest;
     this.guard.execute(() => this.runner.run(input)).then(
       (out: CallOutput) => {
         this.cost.observe(paddedTokens, out.computeMs);
@@ -297,8 +296,7 @@ export class ModelScheduler {
   private sweep(): void {
     this.sweepAt = Number.POSITIVE_INFINITY;
     const now = performance.now();
-    const gone = (item: Item) => item.signal?.aborted === true || now >= item.deadline;
-    this.queue.dropFront(gone, (item) => this.live(item, now));
+    this.queue.dropFront((item) => !this.live(item, now));
     let next = Number.POSITIVE_INFINITY;
     for (const item of this.queue.fronts()) next = Math.min(next, item.deadline);
     if (next < Number.POSITIVE_INFINITY) this.armSweep(next);
@@ -313,19 +311,14 @@ export class ModelScheduler {
   }
 }
 
-/** The call's texts as the runner takes them: ids one after another, and their lengths. */
-function pack(items: readonly Item[]): CallInput {
-  let total = 0;
-  for (const item of items) total += item.ids.length;
-  const ids = new Int32Array(total);
-  const lengths = new Int32Array(items.length);
-  let at = 0;
-  items.forEach((item, i) => {
-    ids.set(item.ids, at);
-    lengths[i] = item.ids.length;
-    at += item.ids.length;
+/** The call's texts as the runner takes them (packRows), and the longest text's length. */
+function pack(items: readonly Item[]): { input: CallInput; longest: number } {
+  let longest = 0;
+  const rows = items.map((item) => {
+    longest = Math.max(longest, item.ids.length);
+    return item.ids;
   });
-  return { ids, lengths };
+  return { input: packRows(rows), longest };
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

@@ -1,17 +1,17 @@
 // What every resolver gets: the services, never the models or sessions themselves.
 import type { KeyIdentity } from '../access/api-keys.js';
+import type { OperationCost } from '../errors/errors.js';
 import type { ModelRegistry } from '../inference/model-registry.js';
 import type { HealthService } from '../service/health.js';
 import type { NlpService } from '../service/nlp-service.js';
 import type { AbortState } from '../scheduler/model-scheduler.js';
 
-/** Model work a request caused, counted by the service as texts are answered (limits price it). */
-export interface RequestUsage {
-  /** Texts answered (cached ones included). */
-  texts: number;
-  /** Tokens the models read for them (a cached answer counts the tokens it was computed from). */
-  tokens: number;
-}
+/**
+ * Model work a request caused, counted by the service as texts are answered (limits price it): the
+ * texts answered (cached ones included) and the tokens the models read for them (a cached answer
+ * counts the tokens it was computed from).
+ */
+export type RequestUsage = OperationCost;
 
 export interface GatewayContext {
   nlp: NlpService;

@@ -5,7 +5,8 @@
 // header only a preflighted request can.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-const ALLOWED_METHODS = 'GET, POST, OPTIONS';
+const ALLOWED_METHODS = ['GET', 'POST', 'OPTIONS'];
+const ALLOWED_METHODS_HEADER = ALLOWED_METHODS.join(', ');
 /** Request headers a browser may send: what clients of this API need, nothing else. */
 const ALLOWED_HEADERS = [
   'authorization',
@@ -17,6 +18,7 @@ const ALLOWED_HEADERS = [
   'traceparent',
   'tracestate',
 ];
+const ALLOWED_HEADERS_HEADER = ALLOWED_HEADERS.join(', ');
 /** Response headers scripts may read. */
 const EXPOSED_HEADERS = 'retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-request-id';
 
@@ -55,13 +57,13 @@ export class Cors {
     const origin = req.headers.origin;
     if (!this.allowed(origin)) return 'origin';
     const method = req.headers['access-control-request-method'];
-    if (method !== undefined && !ALLOWED_METHODS.split(', ').includes(method.toUpperCase())) return 'method';
+    if (method !== undefined && !ALLOWED_METHODS.includes(method.toUpperCase())) return 'method';
     const asked = (req.headers['access-control-request-headers'] ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
     if (asked.some((h) => !ALLOWED_HEADERS.includes(h))) return 'headers';
     res.writeHead(204, {
       'access-control-allow-origin': this.any ? '*' : origin,
-      'access-control-allow-methods': ALLOWED_METHODS,
-      'access-control-allow-headers': ALLOWED_HEADERS.join(', '),
+      'access-control-allow-methods': ALLOWED_METHODS_HEADER,
+      'access-control-allow-headers': ALLOWED_HEADERS_HEADER,
       'access-control-max-age': String(this.maxAgeSeconds),
       vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
       'content-length': 0,

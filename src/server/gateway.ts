@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/config.js';
-import { loadModel } from '../inference/model-loader.js';
+import { loadFolder } from '../inference/model-loader.js';
 import { ModelRegistry } from '../inference/model-registry.js';
 import { layoutStamp } from '../inference/repository/layout.js';
 import { openRunner } from '../inference/onnx/open-runner.js';
@@ -71,7 +71,7 @@ function createCache(config: Config, telemetry: Telemetry, log: Logger): ResultC
     ttlMs: config.CACHE_TTL_MS,
     redisUrl: config.REDIS_URL,
     redisTimeoutMs: config.REDIS_TIMEOUT_MS,
-    onLookup: telemetry.onCacheLookup,
+    onLookup: telemetry.metrics.observeCacheLookup,
     onRedisState: (state) =>
       state === 'down'
         ? log.warn({ redis: state }, 'shared cache tier unavailable; answering from models')
@@ -134,13 +134,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     encoding,
     telemetry.pathHooks,
   );
-  telemetry.watchPath(path);
+  telemetry.metrics.watchPath(path);
   const health = new HealthService(registry, GATEWAY_VERSION, {
     breakerOf: (model) => path.breakerState(model),
-    problemOf: (model) => {
-      const problem = registry.problemOf(model);
-      return problem === undefined ? undefined : registry.publicProblem(problem);
-    },
     cache: () => {
       if (!cache) return { enabled: false, entries: 0, bytes: 0, redis: 'disabled' };
       const state = cache.state();
@@ -174,7 +170,6 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       ...protection,
       trustProxyHops: config.TRUST_PROXY_HOPS,
       onRefused: telemetry.onRefused,
-      retryAfterSeconds: 1,
       ide: config.GRAPHQL_IDE,
       version: GATEWAY_VERSION,
       onError: (error) => log.error({ err: error }, 'unhandled error in a route'),
@@ -184,6 +179,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     httpServer.once('error', (e: NodeJS.ErrnoException) => reject(e.code ? new ListenError(e.code, config.HOST, config.PORT) : e));
     httpServer.listen(config.PORT, config.HOST, () => resolve());
   }).catch(async (e: unknown) => {
+    protection.close();
     await Promise.all([apollo.stop(), cache?.close(), encoding.close()]).catch(() => undefined);
     throw e;
   });
@@ -206,7 +202,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     registry,
     path,
     drained: (model) => nlp.drained(model),
-    load: (name, folder) => loadModel(folder.folder, { ...loadOptions, name, folderVersion: folder.version, variant: variantOf(config)(name) }),
+    load: (name, spec) => loadFolder(spec, { ...loadOptions, name, variant: variantOf(config)(name) }),
     variantOf: variantOf(config),
     hooks: telemetry.reloadHooks(registry),
   });

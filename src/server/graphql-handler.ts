@@ -10,6 +10,7 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { ApiKeys, KeyIdentity } from '../access/api-keys.js';
 import { clientAddress } from '../access/client-address.js';
 import { ErrorCode } from '../errors/codes.js';
+import { RateLimitedError, UnauthenticatedError, type GatewayError } from '../errors/errors.js';
 import type { DocumentGuard } from '../limits/document-guard.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { GatewayContext } from '../schema/context.js';
@@ -61,6 +62,11 @@ class Refusal {
     readonly headers: Headers = {},
     readonly details: Record<string, unknown> = {},
   ) {}
+
+  /** A typed error's refusal: its HTTP status, code, message and details. */
+  static of(error: GatewayError, headers: Headers = {}): Refusal {
+    return new Refusal(error.httpStatus, error.code, error.message, headers, error.details);
+  }
 }
 
 const refusal = (...args: ConstructorParameters<typeof Refusal>) => new Refusal(...args);
@@ -84,7 +90,7 @@ export function graphqlHandler(options: GraphQLHandlerOptions) {
     const { client, key } = caller;
     const waitMs = limiter?.blocked(client);
     if (waitMs !== undefined) {
-      return refuse(refusal(429, ErrorCode.RATE_LIMITED, `rate limit reached; retry in ${waitMs} ms`, { 'retry-after': Math.ceil(waitMs / 1000) }, { retryAfterMs: waitMs }), key);
+      return refuse(Refusal.of(new RateLimitedError(waitMs), { 'retry-after': Math.ceil(waitMs / 1000) }), key);
     }
     const params = new URLSearchParams(search);
     const payload = await readPayload(req, params, options.body);
@@ -129,7 +135,7 @@ function identify(req: IncomingMessage, options: Pick<GraphQLHandlerOptions, 'ke
   const auth = options.keys.authenticate(req.headers);
   if (auth.ok) return { client: `key:${auth.key.id}`, key: auth.key };
   const message = auth.reason === 'missing' ? 'an API key is required (Authorization: Bearer <key>, or x-api-key)' : 'the API key is not valid';
-  return refusal(401, ErrorCode.UNAUTHENTICATED, message, { 'www-authenticate': 'Bearer realm="nlp-gateway"' });
+  return Refusal.of(new UnauthenticatedError(message), { 'www-authenticate': 'Bearer realm="nlp-gateway"' });
 }
 
 /**

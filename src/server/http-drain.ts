@@ -3,7 +3,10 @@
 // their response, and whatever is still open when the deadline passes is destroyed.
 import type { Server } from 'node:http';
 
-/** Resolves once every connection is closed; by `deadline` (performance.now() ms) at the latest. */
+/**
+ * Resolves once every connection is closed; by `deadline` (performance.now() ms) at the latest.
+ * server.close() also closes the idle connections (Node >= 19).
+ */
 export function closeHttpServer(server: Server, deadline: number): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - performance.now()));
@@ -11,6 +14,5 @@ export function closeHttpServer(server: Server, deadline: number): Promise<void>
       clearTimeout(force);
       resolve();
     });
-    server.closeIdleConnections();
   });
 }

@@ -22,8 +22,6 @@ export interface RoutesOptions extends GraphQLHandlerOptions {
   metricsTokens: DigestSet<true> | undefined;
   cors: Cors;
   requests: RequestTracker;
-  /** Seconds a client is told to wait (Retry-After) while the gateway loads or drains. */
-  retryAfterSeconds: number;
   /** Logs a failure no route handled (a bug): the client gets a bare 500. */
   onError: (error: unknown) => void;
   /** Serve the GraphiQL IDE (GRAPHQL_IDE). */
@@ -31,15 +29,20 @@ export interface RoutesOptions extends GraphQLHandlerOptions {
   version: string;
 }
 
+/** Seconds a client is told to wait (Retry-After) while the gateway loads or drains. */
+const RETRY_AFTER_SECONDS = 1;
+/** An Accept header a browser sends when it opens a page. */
+const ACCEPTS_HTML = /\btext\/html\b/;
+
 /** A browser opening the URL (not a GraphQL GET, which carries `query`). */
 function wantsPage(req: IncomingMessage, search: string): boolean {
-  return (req.method === 'GET' || req.method === 'HEAD') && /\btext\/html\b/.test(req.headers.accept ?? '') && !new URLSearchParams(search).has('query');
+  return (req.method === 'GET' || req.method === 'HEAD') && ACCEPTS_HTML.test(req.headers.accept ?? '') && !new URLSearchParams(search).has('query');
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, search: string) => void | Promise<void>;
 
 export function createRequestHandler(options: RoutesOptions) {
-  const { health, metrics, metricsTokens, cors, requests, retryAfterSeconds, ide, version } = options;
+  const { health, metrics, metricsTokens, cors, requests, ide, version } = options;
   const graphql = graphqlHandler(options);
   const assets = ide ? new IdeAssets() : undefined;
   const index = {
@@ -55,7 +58,7 @@ export function createRequestHandler(options: RoutesOptions) {
 
   const routes: Record<string, Route> = {
     '/': (req, res) => {
-      if (ide && /\btext\/html\b/.test(req.headers.accept ?? '')) {
+      if (ide && ACCEPTS_HTML.test(req.headers.accept ?? '')) {
         res.writeHead(302, { location: '/graphql', 'content-length': 0 });
         return void res.end();
       }
@@ -86,7 +89,7 @@ export function createRequestHandler(options: RoutesOptions) {
       if (assets && wantsPage(req, search)) return sendIdePage(res, assets, '/graphql', 'nlp-gateway · GraphiQL', req.method === 'HEAD');
       if (!health.ready) {
         // Refused with a clean 503 (and, when draining, Connection: close) rather than a reset.
-        const retry = { 'retry-after': retryAfterSeconds };
+        const retry = { 'retry-after': RETRY_AFTER_SECONDS };
         if (health.isDraining) {
           return sendError(res, 503, ErrorCode.SHUTTING_DOWN, 'the gateway is shutting down; retry on another replica', { ...retry, connection: 'close' });
         }

@@ -34,17 +34,11 @@ function modelLookup(registry: ModelRegistry): ModelLookup {
   const bound = (m: Model) => ({ name: m.name, maxTokens: m.spec.maxTokens, specialTokens: m.encoder.specialTokens });
   const largest = (models: readonly Model[]) => models.reduce<Model | undefined>((a, m) => (!a || m.spec.maxTokens > a.spec.maxTokens ? m : a), undefined);
   return (name, task) => {
-    if (task) {
-      try {
-        return bound(largest(registry.resolve(name, task).models)!);
-      } catch {
-        return undefined; // unknown model or wrong task: the operation fails without model work
-      }
+    try {
+      return bound(largest(registry.resolve(name, task).models)!);
+    } catch {
+      return undefined; // unknown model or wrong task: the operation fails without model work
     }
-    // A field of no known task: the largest model bounds it.
-    const routes = name ? registry.routesOf(name.split('@')[0]!) : undefined;
-    const found = largest(routes ? [...routes.versions.values()] : name ? [] : registry.loaded());
-    return found && bound(found);
   };
 }
 
@@ -53,7 +47,6 @@ export function createProtection(config: Config, schema: GraphQLSchema, registry
     const unknown = unknownModels(config.apiKeys, registry.names);
     if (unknown.length > 0) throw new Error(`API_KEYS_FILE / API_KEYS: keys name models the repository does not have (key: model): ${unknown.join(', ')}`);
   }
-  let redisUp = 0;
   const limited = config.RATE_LIMIT_TOKENS_PER_SECOND > 0 || (config.apiKeys ?? []).some((k) => (k.tokensPerSecond ?? 0) > 0);
   const limiter = limited
     ? new RateLimiter({
@@ -62,14 +55,14 @@ export function createProtection(config: Config, schema: GraphQLSchema, registry
         redisUrl: config.REDIS_URL,
         redisTimeoutMs: config.REDIS_TIMEOUT_MS,
         onRedisState: (state, reason) => {
-          redisUp = state === 'connected' ? 1 : 0;
           if (state === 'down') log.warn({ redis: state, reason }, 'shared rate-limit buckets unavailable; each replica limits on its own');
           else log.info({ redis: state }, 'shared rate-limit buckets state');
         },
+        onRedisErrorReply: (reason) => log.warn({ reason }, 'redis answered a rate-limit take with an error; this replica limits on its own'),
         onDecision: metrics.observeRateLimit,
       })
     : undefined;
-  if (limiter && config.REDIS_URL) metrics.watchRateLimitRedis(() => redisUp);
+  if (limiter && config.REDIS_URL) metrics.watchRateLimitRedis(() => (limiter.redisState === 'connected' ? 1 : 0));
   const budget = { texts: config.MAX_OPERATION_TEXTS, tokens: config.MAX_OPERATION_TOKENS };
   return {
     keys: config.apiKeys ? new ApiKeys(config.apiKeys) : undefined,

@@ -17,10 +17,13 @@ export class RequestTracker {
     return this.cut;
   }
 
-  /** Counts `res` until it is finished or its connection closes. */
+  /**
+   * Counts `res` until it is finished or its connection closes. Called only while the gateway is
+   * ready, so before closing begins (shutdown stops readiness first): closeConnectionsAfterResponse()
+   * reaches every response tracked.
+   */
   track(res: ServerResponse): void {
     this.active.add(res);
-    if (this.closing) endKeepAlive(res);
     res.once('close', () => {
       if (this.closing && !res.writableFinished) this.cut++;
       this.active.delete(res);

@@ -33,8 +33,6 @@ export interface HealthReport {
 /** Where health reads the state of parts it does not own. */
 export interface HealthSources {
   breakerOf(model: string): BreakerStateName;
-  /** A model's problem, as clients may read it (no server paths). */
-  problemOf(model: string): string | undefined;
   cache(): CacheHealthReport;
 }
 
@@ -74,7 +72,7 @@ export class HealthService {
       ready: this.registry.isReady(name),
       breaker: this.sources.breakerOf(name),
       version: this.registry.get(name)?.version ?? null,
-      problem: this.sources.problemOf(name) ?? null,
+      problem: this.publicProblemOf(name),
     }));
     const cache = this.sources.cache();
     // DEGRADED: still answering, but some answers come from fallbacks or without the shared cache, or
@@ -87,5 +85,11 @@ export class HealthService {
       models,
       cache,
     };
+  }
+
+  /** A model's problem, as clients may read it (no server paths). */
+  private publicProblemOf(name: string): string | null {
+    const problem = this.registry.problemOf(name);
+    return problem === undefined ? null : this.registry.publicProblem(problem);
   }
 }

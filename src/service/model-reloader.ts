@@ -8,10 +8,12 @@
 // metric, health, `models`). Passes run one at a time; triggers during a pass run one more pass.
 import { ModelLoadError } from '../errors/errors.js';
 import type { Model } from '../inference/model.js';
-import { inspectModelFolder, type Variant } from '../inference/model-loader.js';
+import { readModelFolder, type FolderSpec } from '../inference/model-folder/read-model-folder.js';
+import type { Variant } from '../inference/model-loader.js';
 import type { ModelRegistry, VersionState } from '../inference/model-registry.js';
+import { entryOf } from '../inference/model-table.js';
 import { changedFiles, readLayout, ROLLOUT_FILE, type ModelFolders, type VersionFolder } from '../inference/repository/layout.js';
-import { readRolloutFile, resolveRollout, singleRollout, type Rollout } from '../inference/rollout/rollout-file.js';
+import { rolloutOf, type Rollout } from '../inference/rollout/rollout-file.js';
 import type { InferencePath } from '../resilience/inference-path.js';
 
 /** What a model's reload came to: its new table swapped in, or left as it was. */
@@ -42,8 +44,8 @@ export interface ReloaderDeps {
   path: InferencePath;
   /** Resolves once every text the service handed to `model` is answered. */
   drained(model: Model): Promise<void>;
-  /** Loads and warms up one version folder of `name` (as start-up does). */
-  load(name: string, folder: VersionFolder): Promise<Model>;
+  /** Loads and warms up one version folder of `name`, as read (readModelFolder), as start-up does. */
+  load(name: string, spec: FolderSpec): Promise<Model>;
   variantOf(name: string): Variant;
   hooks: ReloadHooks;
 }
@@ -67,7 +69,7 @@ export class ModelReloader {
   private closed = false;
   private readonly draining = new Set<Promise<void>>();
   /** Folders that failed to load, by stamp: not tried again until their files change. */
-  private readonly failedStamps = new Map<string, { stamp: string; problem: string }>();
+  private readonly failedStamps = new Map<string, { stamp: string; error: ModelLoadError }>();
   /** Models whose folder is gone (still serving until restart), so the warning is given once. */
   private readonly removed = new Map<string, string>();
   /** Per model, the stamps of the folders as they were when its reload last failed: not tried again as they are. */
@@ -207,18 +209,19 @@ export class ModelReloader {
 
     const before = new Map(registry.versionsOf(name).map((s) => [s.version, s.state]));
     const fresh: { model: Model; stamp: string }[] = [];
-    const broken = new Map<string, string>();
+    const broken = new Map<string, ModelLoadError>();
     const discard = () => Promise.all(fresh.map(({ model }) => path.retire(model).then(() => model.close()).catch(() => undefined)));
     for (const folder of toLoad) {
       if (this.closed) return void (await discard());
       let version = folder.version ?? 'unknown';
       try {
         const failed = this.failedStamps.get(folder.folder);
-        if (failed?.stamp === folder.stamp) throw new ModelLoadError(folder.folder, failed.problem.replace(/^model folder [^:]*: /, ''));
-        version = await this.versionOf(name, folder, loaded?.versions);
+        if (failed?.stamp === folder.stamp) throw failed.error;
+        const spec = await this.inspect(name, folder, loaded?.versions);
+        version = spec.version;
         registry.note(name, version, 'LOADING');
         const started = performance.now();
-        const model = await this.deps.load(name, folder);
+        const model = await this.deps.load(name, spec);
         try {
           await path.add(model);
         } catch (e) {
@@ -233,18 +236,18 @@ export class ModelReloader {
         hooks.log('info', 'model version loaded', { model: name, version: model.version, file: model.file, ms: Math.round(performance.now() - started) });
       } catch (e) {
         // Whatever stopped it (the folder, or onnxruntime refusing the graph), this version is broken as it is.
-        const problem = e instanceof ModelLoadError ? e.message : new ModelLoadError(folder.folder, (e as Error).message).message;
+        const error = e instanceof ModelLoadError ? e : new ModelLoadError(folder.folder, (e as Error).message);
         registry.forget(name, version, 'LOADING');
-        if (!knownBroken(folder)) registry.note(name, version, 'FAILED', { problem });
-        this.failedStamps.set(folder.folder, { stamp: folder.stamp, problem });
-        broken.set(version, problem);
+        if (!knownBroken(folder)) registry.note(name, version, 'FAILED', { problem: error.message });
+        this.failedStamps.set(folder.folder, { stamp: folder.stamp, error });
+        broken.set(version, error);
       }
     }
     try {
       const versions = [...kept, ...fresh];
       const rollout = await planRollout(folders, versions.map((v) => v.model.version), broken);
-      const retired = registry.commit(name, registry.tableOf(folders, versions, rollout), (msg, fields) => hooks.log('warn', msg, fields));
-      const problem = broken.size > 0 ? [...broken.values()].join('; ') : undefined;
+      const retired = registry.commit(name, entryOf(folders, versions, rollout), (msg, fields) => hooks.log('warn', msg, fields));
+      const problem = broken.size > 0 ? [...broken.values()].map((e) => e.message).join('; ') : undefined;
       registry.setProblem(name, problem);
       this.failedAs.delete(name);
       report.applied.push(name);
@@ -264,9 +267,12 @@ export class ModelReloader {
     }
   }
 
-  /** The version a folder will load as (its folder name, model.json's, or its weights' hash); refuses a changed folder that keeps its version. */
-  private async versionOf(name: string, folder: VersionFolder, loaded: Map<Model, string> | undefined): Promise<string> {
-    const spec = await inspectModelFolder(folder.folder, this.deps.variantOf(name), folder.version);
+  /**
+   * A folder read as it will load (its version: its folder name, model.json's, or its weights' hash);
+   * refuses a changed folder that keeps its version.
+   */
+  private async inspect(name: string, folder: VersionFolder, loaded: Map<Model, string> | undefined): Promise<FolderSpec> {
+    const spec = await readModelFolder(folder.folder, this.deps.variantOf(name), folder.version);
     for (const [model, stamp] of loaded ?? []) {
       if (model.folder !== folder.folder || model.version !== spec.version) continue;
       // The same version from changed files: fine for what does not change answers (fallback,
@@ -285,7 +291,7 @@ export class ModelReloader {
         throw new ModelLoadError(folder.folder, `${what} changed but the version is still ${spec.version}, and answers are cached per version: ${fix}`);
       }
     }
-    return spec.version;
+    return spec;
   }
 
   private retire(model: Model, report: ReloadReport): void {
@@ -325,21 +331,20 @@ function specField(model: Model, key: 'task' | 'labels' | 'maxTokens'): unknown 
  * every version folder, broken ones included, so that a broken folder never silently changes which
  * version serves: the rollout may not need a version that failed to load.
  */
-async function planRollout(folders: ModelFolders, loaded: readonly string[], broken: ReadonlyMap<string, string>): Promise<Rollout> {
+async function planRollout(folders: ModelFolders, loaded: readonly string[], broken: ReadonlyMap<string, ModelLoadError>): Promise<Rollout> {
   if (folders.layout === 'single') {
-    const [problem] = broken.values();
-    if (problem !== undefined || loaded.length !== 1) throw new ModelLoadError(folders.dir, problem?.replace(/^model folder [^:]*: /, '') ?? 'no version loaded');
-    return singleRollout(loaded[0]!);
+    const [error] = broken.values();
+    if (error !== undefined || loaded.length !== 1) throw error ?? new ModelLoadError(folders.dir, 'no version loaded');
   }
   const all = [...loaded, ...[...broken.keys()].filter((v) => !loaded.includes(v))];
-  const rollout = resolveRollout(await readRolloutFile(folders.rolloutFile, folders.dir), all, folders.dir);
+  const rollout = await rolloutOf(folders, all);
   const needed: [string, string | undefined][] = [
     ['serving', rollout.serving],
     ['canary', rollout.canary?.version],
     ['shadow', rollout.shadow?.version],
   ];
   for (const [role, version] of needed) {
-    const problem = version !== undefined ? broken.get(version) : undefined;
+    const problem = version !== undefined ? broken.get(version)?.message : undefined;
     if (problem !== undefined) {
       const why = folders.rolloutFile ? `${ROLLOUT_FILE} makes it the ${role} version` : 'it is the highest version and there is no rollout.json';
       throw new ModelLoadError(folders.dir, `version ${version} cannot load and ${why}: ${problem}`);

@@ -5,6 +5,7 @@
 // come from the schema, model names from the model repository, codes from the ErrorCode enum or
 // GraphQL's own codes.
 import type { ApolloServerPlugin } from '@apollo/server';
+import { Kind, valueFromASTUntyped } from 'graphql';
 import type { Counter, Histogram } from 'prom-client';
 import { ErrorCode } from '../errors/codes.js';
 import { publicCode } from '../errors/format-error.js';
@@ -27,37 +28,35 @@ export function metricsPlugin(metrics: RequestMetrics, isModel: (name: string) =
     async requestDidStart() {
       const started = performance.now();
       return {
+        // Apollo calls this for every request, after didEncounterErrors when there were errors: one
+        // place counts both the errors and the fields.
         async willSendResponse({ operation, response, errors, request }) {
-          if (!operation) return; // parse or validation failed: counted by didEncounterErrors
+          const fields = operation?.selectionSet.selections.filter((s) => s.kind === Kind.FIELD) ?? [];
+          // Errors carry the response key (an alias, when one is used); metrics name the field. One
+          // without a path refused the whole request.
+          const codes = new Map<unknown, string>();
+          for (const error of errors ?? []) {
+            const key = error.path?.[0];
+            const code = publicCode(error);
+            codes.set(key, code);
+            const field = fields.find((f) => (f.alias?.value ?? f.name.value) === key);
+            metrics.errors.inc({ operation: field?.name.value ?? 'none', code });
+          }
+          if (!operation) return; // parse or validation failed: no operation to time
           const seconds = (performance.now() - started) / 1000;
           const data = response.body.kind === 'single' ? response.body.singleResult.data : undefined;
-          // Errors by response key; one without a path refused the whole request.
-          const codes = new Map(errors?.map((e) => [e.path?.[0], publicCode(e)]));
           const whole = codes.get(undefined);
-          const statusOf = (key: string) => {
+          for (const field of fields) {
+            const operationName = field.name.value;
+            const key = field.alias?.value ?? operationName;
             const code = codes.get(key) ?? whole;
-            return code === undefined ? 'ok' : code === ErrorCode.CLIENT_CLOSED_REQUEST ? 'cancelled' : 'error';
-          };
-          for (const selection of operation.selectionSet.selections) {
-            if (selection.kind !== 'Field') continue;
-            const operationName = selection.name.value;
-            const key = selection.alias?.value ?? operationName;
-            const asked = selection.arguments?.find((a) => a.name.value === 'model')?.value;
-            const value = asked?.kind === 'StringValue' ? asked.value : asked?.kind === 'Variable' ? request.variables?.[asked.name.value] : undefined;
+            const status = code === undefined ? 'ok' : code === ErrorCode.CLIENT_CLOSED_REQUEST ? 'cancelled' : 'error';
+            const asked = field.arguments?.find((a) => a.name.value === 'model')?.value;
+            const value = asked && valueFromASTUntyped(asked, request.variables);
             const named = typeof value === 'string' && isModel(value) ? value : undefined;
             const model = modelOf(data?.[key]) ?? named ?? 'none';
-            metrics.requests.inc({ model, operation: operationName, status: statusOf(key) });
+            metrics.requests.inc({ model, operation: operationName, status });
             metrics.duration.observe({ model, operation: operationName }, seconds);
-          }
-        },
-        async didEncounterErrors({ errors, operation }) {
-          // Errors carry the response key (an alias, when one is used); metrics name the field.
-          const fieldOf = new Map<string, string>();
-          for (const s of operation?.selectionSet.selections ?? []) if (s.kind === 'Field') fieldOf.set(s.alias?.value ?? s.name.value, s.name.value);
-          for (const error of errors) {
-            const key = error.path?.[0];
-            const operationName = typeof key === 'string' ? (fieldOf.get(key) ?? 'none') : 'none';
-            metrics.errors.inc({ operation: operationName, code: publicCode(error) });
           }
         },
       };

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { AnswerEvent } from '../resilience/inference-path.js';
 import type { Baseline } from '../inference/model-spec.js';
 import { collapseLengthBins, lengthBin, type LengthBins } from './drift/length-bins.js';
-import { AnswerWindow } from './drift/window.js';
+import { AnswerWindow, nearestRank } from './drift/window.js';
 import { polledGauge, type SetValue } from './polled-gauge.js';
 
 export type { Baseline };
@@ -156,11 +156,6 @@ class ModelDrift {
     }
     return stats;
   }
-}
-
-/** Nearest-rank percentile of sorted values: always an observed value (1..100 gives p05 = 5, p95 = 95). */
-function nearestRank(sorted: Float64Array, p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
 }
 
 export class DriftMonitor {

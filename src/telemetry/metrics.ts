@@ -121,7 +121,7 @@ export class GatewayMetrics {
     });
   }
 
-  /** Where the per-model queue gauges and counters read from. */
+  /** Per-model queue depth, counters and call cost are read from the path's schedulers. */
   watchPath(path: InferencePath): void {
     this.path = path;
   }

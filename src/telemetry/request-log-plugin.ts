@@ -55,13 +55,12 @@ export function requestLogPlugin(log: Logger): ApolloServerPlugin<Pick<GatewayCo
       const traceId = trace.getActiveSpan()?.spanContext().traceId;
       return {
         async willSendResponse({ response, errors, operation, document }) {
-          const fields = operation?.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [s.name.value] : [])) ?? [];
-          const status = response.http.status ?? 200;
           const codes = errors?.map((e) => publicCode(e));
           const gone = codes?.includes(ErrorCode.CLIENT_CLOSED_REQUEST) ?? false;
           const level = gone ? 'debug' : 'info';
           // A level that is off costs nothing.
           if (!log.isLevelEnabled(level)) return;
+          const fields = operation?.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [s.name.value] : [])) ?? [];
           log[level](
             {
               requestId: contextValue.requestId,
@@ -69,7 +68,7 @@ export function requestLogPlugin(log: Logger): ApolloServerPlugin<Pick<GatewayCo
               key: contextValue.key?.id,
               operation: loggedOperationName(request.operationName ?? operation?.name?.value, document),
               fields,
-              status,
+              status: response.http.status ?? 200,
               errors: codes,
               cost: contextValue.usage ? { ...contextValue.usage } : undefined,
               ms: Math.round((performance.now() - started) * 10) / 10,

@@ -4,31 +4,29 @@
 // versions from the repository, never anything a client chose.
 import { Counter, type Registry } from 'prom-client';
 import type { ShadowEvent } from '../resilience/shadow-traffic.js';
+import { nearestRank, RingSlots } from './drift/window.js';
 import { polledGauge } from './polled-gauge.js';
 
-class ComparisonWindow {
+class ComparisonWindow extends RingSlots {
   /** 1: same top label, 0: different, -1: not a classification. */
   readonly agrees: Int8Array;
   /** Largest score difference; NaN when not a classification. */
   readonly scoreDiff: Float64Array;
   /** Cosine of the vectors; NaN when not an embedding (or not comparable). */
   readonly cosine: Float64Array;
-  size = 0;
-  private next = 0;
 
   constructor(
     readonly version: string,
-    readonly capacity: number,
+    capacity: number,
   ) {
+    super(capacity);
     this.agrees = new Int8Array(capacity);
     this.scoreDiff = new Float64Array(capacity);
     this.cosine = new Float64Array(capacity);
   }
 
   record(event: ShadowEvent): void {
-    const slot = this.next;
-    this.next = slot + 1 === this.capacity ? 0 : slot + 1;
-    if (this.size < this.capacity) this.size++;
+    const slot = this.claim();
     this.agrees[slot] = event.labelAgrees === undefined ? -1 : event.labelAgrees ? 1 : 0;
     this.scoreDiff[slot] = event.scoreDiff ?? NaN;
     this.cosine[slot] = event.cosine ?? NaN;
@@ -41,7 +39,6 @@ class ComparisonWindow {
   }
 }
 
-const nearestRank = (sorted: Float64Array, p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
 const mean = (values: Float64Array) => values.reduce((a, b) => a + b, 0) / values.length;
 
 export class ShadowAgreement {

@@ -2,7 +2,7 @@
 // request logs, offered to the core as hooks. The core runs the same without any of them.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { ModelRegistry } from '../inference/model-registry.js';
-import type { AnswerEvent, InferencePath, PathHooks } from '../resilience/inference-path.js';
+import type { AnswerEvent, PathHooks } from '../resilience/inference-path.js';
 import type { ShadowEvent } from '../resilience/shadow-traffic.js';
 import type { ReloadHooks } from '../service/model-reloader.js';
 import type { BreakerStateName } from '../resilience/model-guard.js';
@@ -76,10 +76,6 @@ export class Telemetry {
     );
   };
 
-  readonly onCacheLookup = (tier: string, result: string): void => {
-    this.metrics.observeCacheLookup(tier, result);
-  };
-
   /** Hook for a model's worker pool: a worker was replaced. */
   onWorkerRestart(model: string): (reason: 'died' | 'timeout') => void {
     return (reason) => this.metrics.observeRestart(model, reason);
@@ -87,11 +83,6 @@ export class Telemetry {
 
   apolloPlugins(isModel: (name: string) => boolean): ApolloServerPlugin<any>[] {
     return [metricsPlugin(this.metrics.request, isModel), requestLogPlugin(this.log)];
-  }
-
-  /** Per-model queue depth, counters and call cost are read from the path's schedulers. */
-  watchPath(path: InferencePath): void {
-    this.metrics.watchPath(path);
   }
 
   /** Once models are loaded: drift gauges against each serving version's baseline, and every version's state. */

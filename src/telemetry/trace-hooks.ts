@@ -7,6 +7,7 @@
 // own, with an event per version state change (a rollout event) and per failure.
 import { context, trace, type Link, type Span } from '@opentelemetry/api';
 import type { CallStats, DispatchScope } from '../scheduler/model-scheduler.js';
+import type { ReloadReport } from '../service/model-reloader.js';
 
 const tracer = trace.getTracer('nlp-gateway');
 
@@ -66,7 +67,7 @@ export const traceHooks = {
   },
 
   /** A reload pass: a root span, ended with what it did. */
-  onReloadPass(trigger: string): { end(report: { applied: string[]; failed: { model: string }[]; loaded: string[]; retired: string[] }): void } {
+  onReloadPass(trigger: string): { end(report: ReloadReport): void } {
     const span = tracer.startSpan('models reload', { root: true, attributes: { 'nlp.reload.trigger': trigger } });
     reloadSpan = span;
     return {

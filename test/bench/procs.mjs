@@ -1,9 +1,9 @@
 // Processes the benchmark starts (gateway, peer, load generators), Prometheus scraping, and a CPU
 // monitor that tells how much of the machine other processes took during a run.
 import { fork, spawn } from 'node:child_process';
-import net from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { freePort } from '../support/ports.mjs';
 import { CACHE, REPO } from './traffic.mjs';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -117,18 +117,6 @@ async function startServer({ command, args, env, portOf, port: knownPort, readyP
       return r;
     },
   };
-}
-
-/** A TCP port free now on 127.0.0.1 (the OS picks it; released before returning). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

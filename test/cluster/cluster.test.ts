@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { startLoad, tally, type Load, type Outcome } from '../support/http-load.js';
 import { sample, scrape } from '../support/metrics.js';
-import { freePort, startNginx, type Nginx } from '../support/nginx.mjs';
+import { startNginx, type Nginx } from '../support/nginx.mjs';
+import { freePort } from '../support/ports.mjs';
 import { startRedis, type RedisHandle } from '../support/redis-server.js';
 
 const CLASSIFY = 'query ($text: String!) { classify(text: $text) { label cached } }';

@@ -7,6 +7,7 @@ import { startGatewayProcess, type GatewayProcess } from '../support/gateway-pro
 import { execute } from '../support/graphql-client.js';
 import { sample, scrape } from '../support/metrics.js';
 import { startRedis, type RedisHandle } from '../support/redis-server.js';
+import { until } from '../support/wait.js';
 
 let redis: RedisHandle;
 let a: GatewayProcess;
@@ -105,7 +106,7 @@ describe('result cache', () => {
       ] as const) {
         const before = new Set(await client.keys('*'));
         expect((await send()).errors).toBeUndefined();
-        await waitFor(async () => (await client.dbSize()) >= before.size + 200, 'the writes');
+        await until(async () => (await client.dbSize()) >= before.size + 200, 'the writes', 5_000, 50);
         const added = (await client.keys('*')).filter((k) => !before.has(k));
         let total = 0;
         for (const key of added) total += Number(await client.sendCommand(['MEMORY', 'USAGE', key]));
@@ -124,11 +125,3 @@ describe('result cache', () => {
     }
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

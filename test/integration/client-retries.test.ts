@@ -4,8 +4,9 @@
 // RATE_LIMITED carry extensions.retryAfterMs; the HTTP answer may carry Retry-After (seconds).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient, GatewayError, SERVER_ERROR_CODES, type RetryEvent } from 'nlp-gateway/client';
+import { createClient, SERVER_ERROR_CODES, type RetryEvent } from 'nlp-gateway/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { failure } from '../support/client-failure.js';
 
 type Answer = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -55,15 +56,6 @@ const json =
   };
 const error = (code: string, extensions: Record<string, unknown> = {}) => ({ errors: [{ message: `${code} happened`, extensions: { code, ...extensions } }], data: null });
 const health = { data: { health: { status: 'OK', version: '0', uptimeSeconds: 1, models: [], cache: { enabled: false, entries: 0, bytes: 0, redis: 'DISABLED' } } } };
-
-async function failure(call: Promise<unknown>): Promise<GatewayError> {
-  const outcome = await call.then(
-    () => new Error('the call succeeded'),
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(GatewayError);
-  return outcome as GatewayError;
-}
 
 describe('retries', () => {
   it('waits as long as extensions.retryAfterMs asks on OVERLOADED, then succeeds', async () => {

@@ -3,21 +3,13 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createClient, GatewayError, ModelsDocument, type ClassifyQuery, type RetryEvent } from 'nlp-gateway/client';
+import { createClient, ModelsDocument, type ClassifyQuery, type RetryEvent } from 'nlp-gateway/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from '../support/client-failure.js';
 import { REPO, startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { addTinyClassifier, makeRepo } from '../support/model-repo.js';
 
 const run = promisify(execFile);
-
-async function failure(call: Promise<unknown>): Promise<GatewayError> {
-  const outcome = await call.then(
-    () => new Error('the call succeeded'),
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(GatewayError);
-  return outcome as GatewayError;
-}
 
 describe('the client against the built-in models', () => {
   let gw: GatewayProcess;

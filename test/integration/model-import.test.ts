@@ -14,9 +14,9 @@ import { ClassifyDocument, EmbedDocument, ModelsDocument } from '../generated/gr
 import { copyExport, EXPORTS } from '../support/exports.js';
 import { deployedEnv, REPO, startGatewayProcess } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
+import { SETTINGS as settings } from '../support/runners.js';
 
 const run = promisify(execFile);
-const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 1, ORT_ALLOW_SPINNING: false };
 
 /** A repository holding the built-in models, as MODELS_DIR would in production. */
 async function repoWithBuiltIns(): Promise<string> {

@@ -5,10 +5,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClassifyDocument, EmbedDocument, HealthDocument, ModelsDocument } from '../generated/graphql.js';
+import { copyExport } from '../support/exports.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { execute } from '../support/graphql-client.js';
 import { sample, scrape } from '../support/metrics.js';
-import { addTinyVersion, copyExportTo, makeRepo, SWAPPED_LABELS, writeRollout } from '../support/model-repo.js';
+import { addTinyVersion, makeRepo, SWAPPED_LABELS, writeRollout } from '../support/model-repo.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 import { until } from '../support/wait.js';
 
@@ -33,11 +34,11 @@ beforeAll(async () => {
   await addTinyVersion(repo, 'disagree', '2', SWAPPED_LABELS);
   await writeRollout(repo, 'disagree', { serving: '1', shadow: { version: '2', sample: 1 } });
   // Embedders: the same export again (cosine 1), and another architecture of the same width.
-  await copyExportTo('st-cls', path.join(repo, 'same-embedder', '1'));
-  await copyExportTo('st-cls', path.join(repo, 'same-embedder', '2'));
+  await copyExport('st-cls', undefined, path.join(repo, 'same-embedder', '1'));
+  await copyExport('st-cls', undefined, path.join(repo, 'same-embedder', '2'));
   await writeRollout(repo, 'same-embedder', { serving: '1', shadow: { version: '2', sample: 1 } });
-  await copyExportTo('st-cls', path.join(repo, 'new-embedder', '1'));
-  await copyExportTo('mpnet', path.join(repo, 'new-embedder', '2'));
+  await copyExport('st-cls', undefined, path.join(repo, 'new-embedder', '1'));
+  await copyExport('mpnet', undefined, path.join(repo, 'new-embedder', '2'));
   await writeRollout(repo, 'new-embedder', { serving: '1', shadow: { version: '2', sample: 1 } });
   otlp = await startOtlpReceiver();
   // The watch is off: this file drives reloads with SIGHUP.

@@ -6,11 +6,11 @@
 //   drain say Connection: close; exit code 0 and "stopped" logged; no accepted request lost.
 // One request is held in flight by the test (its body half sent), so that the drain lasts as long as
 // the test needs to look at it, with no guess about timing.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { holdRequest, idleConnection, postOnce } from '../support/held-request.js';
 import { startLoad, tally, type Outcome } from '../support/http-load.js';
+import { until } from '../support/wait.js';
 
 const CLASSIFY = 'query ($text: String!) { classify(text: $text) { label score } }';
 const CLASSIFY_BATCH = 'query ($texts: [String!]!) { classifyBatch(texts: $texts) { label } }';
@@ -22,14 +22,6 @@ function body(n: number): string {
     return JSON.stringify({ query: CLASSIFY_BATCH, variables: { texts } });
   }
   return JSON.stringify({ query: CLASSIFY, variables: { text: `Request ${n}: your invoice ${n} is attached, reply to claim the refund now` } });
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /**
@@ -70,7 +62,7 @@ describe('shutdown under load', () => {
       gw.child.kill(signal);
       // Readiness fails as soon as the signal is handled. (fetch's pooled keep-alive connection may be
       // one the drain closes as idle: that attempt fails and the next opens a new connection.)
-      await until(async () => (await fetch(`${gw.base}/readyz`).catch(() => undefined))?.status === 503, '/readyz 503');
+      await until(async () => (await fetch(`${gw.base}/readyz`).catch(() => undefined))?.status === 503, '/readyz 503', 10_000, 10);
       // New requests: 503 SHUTTING_DOWN, Connection: close, Retry-After, a GraphQL error body.
       const refused = await postOnce(gw.url, body(1));
       expect(refused.status).toBe(503);

@@ -1,14 +1,8 @@
-// A real browser for CORS: headless Chromium loads a page from one origin whose script calls the
-// gateway on another; what the script saw is read back from the page's DOM (--dump-dom). No driver
-// library: Chromium's own flags are enough for one page load.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// A real browser for CORS: headless Chromium (chromium.ts) loads a page from one origin whose script
+// calls the gateway on another; what the script saw is read back from the page.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-
-const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+import { launchChromium } from './chromium.js';
 
 export interface PageServer {
   origin: string;
@@ -45,28 +39,16 @@ fetch(${JSON.stringify(url)}, ${JSON.stringify(init)})
   };
 }
 
-/** Loads `url` in headless Chromium and returns the text the page's script wrote. */
-export function browserResult(url: string, timeoutMs = 30_000): Promise<string> {
-  const profile = mkdtempSync(path.join(tmpdir(), 'chromium-'));
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${profile}`,
-    '--virtual-time-budget=10000',
-    '--dump-dom',
-    url,
-  ];
-  return new Promise((resolve, reject) => {
-    execFile(CHROMIUM, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (error, stdout) => {
-      rmSync(profile, { recursive: true, force: true });
-      const out = /<pre id="out">([^<]*)<\/pre>/.exec(stdout)?.[1];
-      if (out === undefined) reject(error ?? new Error(`no result in the page: ${stdout.slice(0, 500)}`));
-      else resolve(out.replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>'));
-    });
-  });
+/** Loads `url` in headless Chromium (sandboxed to loopback) and returns the text the page's script wrote. */
+export async function browserResult(url: string, timeoutMs = 30_000): Promise<string> {
+  const sandbox = await launchChromium();
+  try {
+    const page = await sandbox.browser.newPage();
+    await page.goto(url);
+    // The page's own script (not the test) runs in the browser: wait until it has written its result.
+    await page.waitForFunction("document.getElementById('out').textContent !== 'pending'", undefined, { timeout: timeoutMs });
+    return (await page.locator('#out').textContent()) ?? '';
+  } finally {
+    await sandbox.close();
+  }
 }

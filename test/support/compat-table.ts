@@ -2,12 +2,11 @@
 // them: a test checks that the document shows exactly this.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadModel } from '../../src/inference/model-loader.js';
+import { readModelFolder } from '../../src/inference/model-folder/read-model-folder.js';
+import { loadFolder } from '../../src/inference/model-loader.js';
 import { LocalRunner } from '../../src/inference/onnx/local-runner.js';
-import type { ReadFrom } from '../../src/inference/model-folder/read-from.js';
 import { EXPORTS, FIXTURES, type ExportFixture } from './exports.js';
-
-const settings = { ORT_EXECUTION_PROVIDERS: ['cpu' as const], ORT_GRAPH_OPTIMIZATION: 'all' as const, ORT_INTRA_OP_THREADS: 1, ORT_ALLOW_SPINNING: false };
+import { SETTINGS as settings } from './runners.js';
 
 const LAYOUT: Record<string, string> = {
   bert: 'Optimum',
@@ -23,16 +22,18 @@ async function row(f: ExportFixture): Promise<string> {
   const dir = path.join(EXPORTS, f.name);
   const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
   const tok = JSON.parse(await readFile(path.join(dir, 'tokenizer.json'), 'utf8'));
-  let readFrom: ReadFrom = {};
   let inputs: readonly string[] = [];
-  const model = await loadModel(dir, {
+  // What was read from which file: complete once the folder is loaded (the graph's output included).
+  const read = await readModelFolder(dir, 'fp32');
+  const { readFrom } = read;
+  const model = await loadFolder(read, {
     variant: 'fp32',
     openRunner: async (request) => {
       const b = await LocalRunner.open(request.file, settings, () => undefined);
       inputs = b.inputNames;
       return b;
     },
-    log: (_l, msg, fields) => void (msg === 'model folder read' && (readFrom = fields.readFrom as ReadFrom)),
+    log: () => undefined,
   });
   await model.close();
   const normalizer =

@@ -1,6 +1,6 @@
 // The exported-model fixtures (test/fixtures/exports, built by test/fixtures/export-builder/build.py)
 // and how @huggingface/transformers loads each of them: the reference the gateway must agree with.
-import { mkdir, mkdtemp, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO } from './gateway-process.js';
@@ -42,7 +42,6 @@ export const servedName = (f: ExportFixture, v: Variant) => (v === 'fp32' ? f.na
  */
 export async function exportsRepo(): Promise<{ dir: string; env: Record<string, string> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'nlp-exports-'));
-  await mkdir(dir, { recursive: true });
   for (const f of FIXTURES) {
     await symlink(path.join(EXPORTS, f.name), path.join(dir, servedName(f, 'fp32')));
     await symlink(path.join(EXPORTS, f.name), path.join(dir, servedName(f, 'int8')));
@@ -87,11 +86,12 @@ export function sameLengthTexts(length: (text: string) => number, n = 6): string
   return largest.filter((_, i) => i % step === 0).slice(0, n);
 }
 
-/** A throw-away copy of a fixture folder (as a user's export would be), changed by `edit` if given. */
-export async function copyExport(fixture: string, edit?: (folder: string) => Promise<void>): Promise<string> {
-  const { cp } = await import('node:fs/promises');
-  const parent = await mkdtemp(path.join(tmpdir(), 'nlp-export-'));
-  const folder = path.join(parent, fixture);
+/**
+ * A copy of a fixture folder (as a user's export would be), changed by `edit` if given: at `dest` if
+ * given, else a throw-away one in a new temporary directory.
+ */
+export async function copyExport(fixture: string, edit?: (folder: string) => Promise<void>, dest?: string): Promise<string> {
+  const folder = dest ?? path.join(await mkdtemp(path.join(tmpdir(), 'nlp-export-')), fixture);
   await cp(path.join(EXPORTS, fixture), folder, { recursive: true });
   await edit?.(folder);
   return folder;

@@ -9,6 +9,17 @@ export interface HttpAnswer {
   text: string;
 }
 
+/** Reads a whole response as text. */
+function readAnswer(res: http.IncomingMessage): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (text += c));
+    res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    res.on('error', reject);
+  });
+}
+
 export interface HeldRequest {
   /** Resolves once the server has accepted the request (its handler runs): it is in flight. */
   accepted: Promise<void>;
@@ -43,13 +54,7 @@ export function holdRequest(url: string, body: string): HeldRequest {
   );
   const answer = new Promise<HttpAnswer>((resolve, reject) => {
     req.once('error', reject);
-    req.once('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      res.on('error', reject);
-    });
+    req.once('response', (res) => void readAnswer(res).then(resolve, reject));
   });
   answer.catch(() => undefined);
   req.flushHeaders();
@@ -111,13 +116,7 @@ export function postOnce(url: string, body: string): Promise<HttpAnswer> {
         agent: false,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-        res.on('error', reject);
-      },
+      (res) => void readAnswer(res).then(resolve, reject),
     );
     req.on('error', reject);
     req.end(body);

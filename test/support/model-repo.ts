@@ -1,5 +1,5 @@
 // Builds throw-away model repositories from the tiny fixtures, to test loading and validation.
-import { copyFile, cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO } from './gateway-process.js';
@@ -57,10 +57,4 @@ export const SWAPPED_LABELS: TinyModelOptions = { config: { id2label: { 0: 'spam
 /** Writes <repo>/<name>/rollout.json. */
 export async function writeRollout(repo: string, name: string, rollout: Record<string, unknown>): Promise<void> {
   await writeFile(path.join(repo, name, 'rollout.json'), JSON.stringify(rollout));
-}
-
-/** Copies an export fixture (test/fixtures/exports/<fixture>) to `dest`. */
-export async function copyExportTo(fixture: string, dest: string): Promise<string> {
-  await cp(path.join(REPO, 'test/fixtures/exports', fixture), dest, { recursive: true });
-  return dest;
 }

@@ -1,6 +1,5 @@
 export declare const NGINX_CONF: string;
 export declare function renderSite(port: number, upstreams: number[], options?: { strictPort?: number }): string;
-export declare function freePort(): Promise<number>;
 export interface Nginx {
   port: number;
   url: string;

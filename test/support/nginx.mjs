@@ -27,15 +27,6 @@ export function renderSite(port, upstreams, { strictPort } = {}) {
   return site;
 }
 
-/** A port nobody listens on now. */
-export async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /**
  * Starts nginx on `port` in front of `upstreams` (ports on 127.0.0.1). `strictPort`: also serve the
  * site without retries of POST there. Resolves once it accepts connections.

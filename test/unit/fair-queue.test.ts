@@ -55,7 +55,10 @@ describe('FairQueue', () => {
     q.push('a', { id: 'a3', dead: true }, 1); // behind a live one: stays until it reaches the front
     q.push('b', { id: 'b1', dead: true }, 1);
     const removed: string[] = [];
-    q.dropFront((x) => x.dead, (x) => removed.push(x.id));
+    q.dropFront((x) => {
+      if (x.dead) removed.push(x.id);
+      return x.dead;
+    });
     expect(removed.sort()).toEqual(['a1', 'b1']);
     expect(q.size).toBe(2);
     expect(q.clientCount).toBe(1);

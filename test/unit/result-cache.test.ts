@@ -6,6 +6,7 @@ import { cacheKey, type CacheKeyInput } from '../../src/resilience/cache/cache-k
 import { decode, encode, type CachedResult } from '../../src/resilience/cache/codec.js';
 import { ResultCache, type CacheTier, type LookupOutcome, type RedisState, type ResultCacheOptions } from '../../src/resilience/cache/result-cache.js';
 import { startRedis, type RedisHandle } from '../support/redis-server.js';
+import { until } from '../support/wait.js';
 
 // Any rejection nobody handled (e.g. a Redis error escaping while the server is down) fails the file.
 const unhandled: unknown[] = [];
@@ -42,14 +43,6 @@ function classification(): CachedResult {
 
 function bytesOf(v: Float32Array): number[] {
   return [...new Uint8Array(v.buffer, v.byteOffset, v.byteLength)];
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const caches: ResultCache[] = [];
@@ -279,7 +272,7 @@ describe('ResultCache with a real Redis', () => {
   async function replicas(options: Partial<ResultCacheOptions> = {}) {
     const namespace = `test${++namespaceCount}`;
     const pair = [makeCache({ redisUrl: redis.url, namespace, ...options }), makeCache({ redisUrl: redis.url, namespace, ...options })] as const;
-    await waitFor(() => pair.every((p) => p.cache.state().redis === 'connected'), 5_000, 'both replicas to connect');
+    await until(() => pair.every((p) => p.cache.state().redis === 'connected'), 'both replicas to connect', 5_000, 20);
     return { namespace, a: pair[0], b: pair[1] };
   }
 
@@ -298,13 +291,13 @@ describe('ResultCache with a real Redis', () => {
       ['redis', 'miss'],
     ]);
     await a.cache.set('k', embedding());
-    await waitFor(async () => (await b.cache.get('k')) !== undefined, 1_000, 'the write to reach Redis');
+    await until(async () => (await b.cache.get('k')) !== undefined, 'the write to reach Redis', 1_000, 20);
     expect(b.lookups.at(-1)).toEqual(['redis', 'hit']);
     const fromMemory = await b.cache.get('k');
     expect(b.lookups.at(-1)).toEqual(['memory', 'hit']);
     expect(fromMemory?.kind === 'embedding' && bytesOf(fromMemory.vector)).toEqual(bytesOf((embedding() as { vector: Float32Array }).vector));
     await b.cache.set('c', classification());
-    await waitFor(async () => (await a.cache.get('c')) !== undefined, 1_000, 'the other direction');
+    await until(async () => (await a.cache.get('c')) !== undefined, 'the other direction', 1_000, 20);
     expect(await a.cache.get('c')).toEqual(classification());
   });
 
@@ -331,11 +324,11 @@ describe('ResultCache with a real Redis', () => {
         await raw.set(redisKey, junk);
         expect(await a.cache.get('k')).toBeUndefined();
         expect(a.lookups.at(-1)).toEqual(['redis', 'corrupt']);
-        await waitFor(async () => (await raw.exists(redisKey)) === 0, 1_000, 'the corrupt entry to be deleted');
+        await until(async () => (await raw.exists(redisKey)) === 0, 'the corrupt entry to be deleted', 1_000, 20);
       }
       await raw.set(redisKey, 'garbage');
       await a.cache.set('k', classification());
-      await waitFor(async () => (await b.cache.get('k')) !== undefined, 1_000, 'the good entry');
+      await until(async () => (await b.cache.get('k')) !== undefined, 'the good entry', 1_000, 20);
       expect(await b.cache.get('k')).toEqual(classification());
       expect(await raw.get(redisKey)).toMatch(/^\d+\|r1:/);
     } finally {
@@ -373,9 +366,9 @@ describe('ResultCache with a real Redis', () => {
       redis.resume();
     }
     // The probe is answered once Redis resumes, which is enough to come back.
-    await waitFor(() => a.cache.state().redis === 'connected', 3_000, 'state to return to connected');
+    await until(() => a.cache.state().redis === 'connected', 'state to return to connected', 3_000, 20);
     await a.cache.set('after', classification());
-    await waitFor(async () => (await b.cache.get('after')) !== undefined, 1_000, 'the shared tier to work again');
+    await until(async () => (await b.cache.get('after')) !== undefined, 'the shared tier to work again', 1_000, 20);
   });
 
   it('one slow moment of Redis (paused 150 ms) times out the lookups waiting then, as misses, but does not call it down', async () => {
@@ -424,7 +417,7 @@ describe('ResultCache with a real Redis', () => {
     // Given the time, every one of them is answered: none is refused for being one too many.
     const { a, b } = await replicas({ redisTimeoutMs: 5_000 });
     await Promise.all(Array.from({ length: 1_200 }, (_, i) => a.cache.set(`many${i}`, classification())));
-    await waitFor(async () => (await b.cache.get('many1199')) !== undefined, 2_000, 'the writes');
+    await until(async () => (await b.cache.get('many1199')) !== undefined, 'the writes', 2_000, 20);
     const reads = await Promise.all(Array.from({ length: 1_199 }, (_, i) => b.cache.get(`many${i}`)));
     expect(reads.filter((r) => r === undefined)).toHaveLength(0);
     expect(b.lookups.filter(([, result]) => result !== 'hit' && result !== 'miss')).toEqual([]);
@@ -446,7 +439,7 @@ describe('ResultCache with a real Redis', () => {
         // Keys as the gateway makes them: 64 hex characters.
         const key = createHash('sha256').update(name).digest('hex');
         await a.cache.set(key, value);
-        await waitFor(async () => (await raw.exists(`${namespace}::${key}`)) === 1, 1_000, name);
+        await until(async () => (await raw.exists(`${namespace}::${key}`)) === 1, name, 1_000, 20);
         usage[name] = Number(await raw.sendCommand(['MEMORY', 'USAGE', `${namespace}::${key}`]));
       }
       console.log(`bytes per Redis entry (MEMORY USAGE, key of ${namespace.length + 2 + 64} chars): ${JSON.stringify(usage)}`);
@@ -482,7 +475,7 @@ describe('ResultCache with a real Redis', () => {
   it('survives Redis being killed and restarted: bounded latency, "down", then "connected" by itself', async () => {
     const { a, b } = await replicas();
     await a.cache.set('before', classification());
-    await waitFor(async () => (await b.cache.get('before')) !== undefined, 1_000, 'the first write');
+    await until(async () => (await b.cache.get('before')) !== undefined, 'the first write', 1_000, 20);
 
     await redis.stop();
     // Right after the kill, before or after the client notices: each call stays within the bound.
@@ -492,18 +485,18 @@ describe('ResultCache with a real Redis', () => {
       expect(await b.cache.get(`k${i}`)).toBeUndefined();
       expect(performance.now() - started).toBeLessThan(50 + 40);
     }
-    await waitFor(() => a.cache.state().redis === 'down' && b.cache.state().redis === 'down', 2_000, 'state down');
+    await until(() => a.cache.state().redis === 'down' && b.cache.state().redis === 'down', 'state down', 2_000, 20);
     expect(b.lookups.at(-1)).toEqual(['redis', 'error']);
     // The memory tier still serves what each replica has seen.
     expect(await b.cache.get('before')).toEqual(classification());
     await sleep(600); // a few failed reconnect attempts
 
     await redis.restart();
-    await waitFor(() => a.cache.state().redis === 'connected' && b.cache.state().redis === 'connected', 5_000, 'reconnect');
+    await until(() => a.cache.state().redis === 'connected' && b.cache.state().redis === 'connected', 'reconnect', 5_000, 20);
     expect(a.states).toEqual(['connected', 'down', 'connected']);
     expect(a.warnings).toEqual(['redis result cache unavailable; serving from memory only']);
     await a.cache.set('after', embedding(384, 2));
-    await waitFor(async () => (await b.cache.get('after')) !== undefined, 1_000, 'the shared tier to work again');
+    await until(async () => (await b.cache.get('after')) !== undefined, 'the shared tier to work again', 1_000, 20);
     expect(b.lookups.at(-1)).toEqual(['redis', 'hit']);
     expect(unhandled).toEqual([]);
   });
@@ -537,9 +530,9 @@ describe('ResultCache with a Redis that answers errors', () => {
 
   it('warns (once) and keeps calling Redis connected: it answers, and reads still work', async () => {
     const { cache, lookups, states, warnings } = makeCache({ redisUrl: redis.url, namespace: 'oom' });
-    await waitFor(() => cache.state().redis === 'connected', 5_000, 'connect');
+    await until(() => cache.state().redis === 'connected', 'connect', 5_000, 20);
     for (let i = 0; i < 5; i++) await cache.set(`k${i}`, embedding(64, i));
-    await waitFor(() => warnings.length > 0, 2_000, 'the warning');
+    await until(() => warnings.length > 0, 'the warning', 2_000, 20);
     expect(warnings).toEqual(['redis answered an error; result not cached or read']);
     const client = await (async () => {
       const c = createClient({ url: redis.url });
@@ -553,7 +546,7 @@ describe('ResultCache with a Redis that answers errors', () => {
       client.destroy();
     }
     const fresh = makeCache({ redisUrl: redis.url, namespace: 'oom' });
-    await waitFor(() => fresh.cache.state().redis === 'connected', 5_000, 'connect');
+    await until(() => fresh.cache.state().redis === 'connected', 'connect', 5_000, 20);
     expect(await fresh.cache.get('k0')).toBeUndefined();
     expect(fresh.lookups.at(-1)).toEqual(['redis', 'miss']);
     expect(states).toEqual(['connected']);

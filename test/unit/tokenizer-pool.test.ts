@@ -32,7 +32,7 @@ describe('TokenizerPool', () => {
   ];
 
   it('gives exactly the ids, lengths and flags of the event-loop encoder, in order', async () => {
-    const pooled = await Promise.all(pool.encode(model, jobs(texts)));
+    const pooled = await Promise.all(jobs(texts).map((job) => pool.encode(model, job)));
     pooled.forEach(({ encoded, ms }, i) => {
       expect(encoded).toEqual(model.encoder.encode(texts[i]!));
       expect(ms).toBeGreaterThanOrEqual(0);
@@ -47,7 +47,7 @@ describe('TokenizerPool', () => {
     const before = pool.messages;
     const many = Array.from({ length: 40 }, (_, i) => `message number ${i} about the quarterly report`);
     // Asked one at a time, as the inference path does, within one turn.
-    const out = await Promise.all(many.map((t) => pool.encode(model, jobs([t]))[0]!));
+    const out = await Promise.all(many.map((t) => pool.encode(model, jobs([t])[0]!)));
     expect(pool.messages - before).toBeLessThanOrEqual(2); // one message per thread at most
     expect(out.map((o) => Array.from(o.encoded.ids))).toEqual(many.map((t) => Array.from(model.encoder.encode(t).ids)));
   });
@@ -57,10 +57,10 @@ describe('TokenizerPool', () => {
     try {
       const order: string[] = [];
       const flood = Array.from({ length: 2_000 }, (_, i) => `flood text number ${i} with a few more words in it to tokenize`);
-      const floods = one.encode(model, jobs(flood, 'flood')).map((p, i) => p.then(() => order.push(`f${i}`)));
+      const floods = jobs(flood, 'flood').map((job, i) => one.encode(model, job).then(() => order.push(`f${i}`)));
       // The polite text comes in the next turn, once the flood is queued.
       await new Promise((r) => setImmediate(r));
-      const polite = one.encode(model, jobs(['one polite text'], 'polite'))[0]!.then(() => order.push('polite'));
+      const polite = one.encode(model, jobs(['one polite text'], 'polite')[0]!).then(() => order.push('polite'));
       await Promise.all([...floods, polite]);
       // At most the two messages the thread already held (64 texts each) went first.
       expect(order.indexOf('polite')).toBeLessThanOrEqual(2 * 64 + 64);
@@ -75,7 +75,7 @@ describe('TokenizerPool', () => {
     const other = new TokenizerPool(1, 0, (msg) => warnings.push(msg));
     await other.close();
     const texts = ['hello there', 'general kenobi'];
-    const out = await Promise.all(other.encode(model, jobs(texts)));
+    const out = await Promise.all(jobs(texts).map((job) => other.encode(model, job)));
     expect(out.map((o) => o.encoded)).toEqual(texts.map((t) => model.encoder.encode(t)));
     expect(other.fallbacks).toBe(2);
     expect(warnings).toEqual(['no tokenizer thread available; tokenizing on the event loop']);

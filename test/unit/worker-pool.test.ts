@@ -8,6 +8,7 @@ import { CallTimeoutError, type CallInput, type PostProcess } from '../../src/in
 import { REPO } from '../support/gateway-process.js';
 import { ONNX_FIXTURES } from '../support/model-repo.js';
 import { SETTINGS } from '../support/runners.js';
+import { until } from '../support/wait.js';
 
 const softmax: PostProcess = { kind: 'softmax', labels: 2 };
 const tiny = path.join(ONNX_FIXTURES, 'tiny-classifier.onnx');
@@ -24,14 +25,6 @@ function open(file: string, size: number, timeoutMs = 10_000, post = softmax) {
     return p;
   });
   return { pool, restarts };
-}
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('WorkerPool', () => {
@@ -89,9 +82,9 @@ describe('WorkerPool', () => {
       expect(pool.restarts).toEqual({ died: 0, timeout: 1 });
       // The overrun thread is still inside onnxruntime: retired, not terminated (that would abort the process).
       expect(pool.stuck).toBe(1);
-      await waitFor(() => pool.capacity === 2, 'the replacement worker');
+      await until(() => pool.capacity === 2, 'the replacement worker', 20_000, 20);
       expect((await pool.run(call([[2, 3]]))).values).toHaveLength(2);
-      await waitFor(() => pool.stuck === 0, 'the overrun call to return and its thread to stop');
+      await until(() => pool.stuck === 0, 'the overrun call to return and its thread to stop', 20_000, 20);
     } finally {
       await pool.close();
     }
@@ -104,9 +97,9 @@ describe('WorkerPool', () => {
       // The thread ends (as after an uncaught error or out of memory in it).
       const workers = (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers;
       await workers[0]!.worker.terminate();
-      await waitFor(() => restarts.length === 1, 'the death to be noticed');
+      await until(() => restarts.length === 1, 'the death to be noticed', 20_000, 20);
       expect(restarts).toEqual(['died']);
-      await waitFor(() => pool.capacity === 2, 'the replacement worker');
+      await until(() => pool.capacity === 2, 'the replacement worker', 20_000, 20);
       const [a, b] = await Promise.all([pool.run(call(rows)), pool.run(call(rows))]);
       expect(Array.from(a!.values)).toEqual(Array.from(b!.values));
     } finally {

@@ -1,5 +1,7 @@
 // `nlp-gateway models list`: what each folder of the repository declares (its config, tokenizer and
-// model.json files, as start-up reads them), read without loading any weights, with the problem of any folder start-up would refuse for its files.
+// model.json files, as start-up reads them), without loading any model into onnxruntime (a folder that
+// names no version is versioned by a hash of its weights file, which is read for it), with the problem
+// of any folder start-up would refuse for its files.
 import type { Command } from 'commander';
 import { ModelLoadError } from '../../errors/errors.js';
 import { ModelRegistry, type FolderReport } from '../../inference/model-registry.js';
@@ -54,7 +56,7 @@ function table(rows: Row[]): string {
 export function registerModelsList(models: Command): void {
   models
     .command('list')
-    .description('list the models of the repository (reads their files; loads no weights)')
+    .description('list the models of the repository (reads their files, hashing the weights where no version is set; loads no model)')
     .option('-d, --dir <dir>', 'model repository (MODELS_DIR; default models/ of this repository)')
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { dir?: string; json?: boolean }) => {

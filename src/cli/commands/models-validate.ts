@@ -2,13 +2,13 @@
 // serving: the folders' files first (every problem at once), then each model loaded into onnxruntime
 // and warmed up with a real inference, then defaults and fallbacks across the repository. <dir> is a
 // repository, or one model folder (checked alone: its fallback is a matter of the repository).
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/config.js';
 import { ModelLoadError } from '../../errors/errors.js';
 import { loadModel, type LoadOptions } from '../../inference/model-loader.js';
 import { ModelRegistry } from '../../inference/model-registry.js';
+import { isModelFolder, MODEL_MARKERS } from '../../inference/repository/layout.js';
 import type { RunnerRequest } from '../../inference/onnx/open-runner.js';
 import { LocalRunner } from '../../inference/onnx/local-runner.js';
 import { CliError } from '../cli-error.js';
@@ -82,15 +82,14 @@ export function registerModelsValidate(models: Command): void {
   models
     .command('validate')
     .description('check a model repository (or one model folder) as start-up would, without serving')
-    .argument('<dir>', 'model repository, or one model folder (holding model.json)')
+    .argument('<dir>', `model repository, or one model folder (holding one of ${MODEL_MARKERS.join(', ')})`)
     .addHelpText('after', '\nExits 0 when every model would serve, 3 (with a message naming folder and problem) when one would not.')
     .action(async (dir: string) => {
       const config = commandConfig({ MODELS_DIR: dir });
       const say = (line: string) => process.stdout.write(`${line}\n`);
       // Warnings (e.g. a quantized variant missing) matter to the user; progress lines do not.
       const log: Log = (level, msg, fields) => void (level === 'warn' && process.stderr.write(`warning: ${msg} ${JSON.stringify(fields)}\n`));
-      const isModel = await stat(path.join(dir, 'model.json')).then(() => true, () => false);
-      if (isModel) await validateFolder(path.resolve(dir), config, log, say);
+      if (await isModelFolder(dir)) await validateFolder(path.resolve(dir), config, log, say);
       else await validateRepository(dir, config, log, say);
     });
 }

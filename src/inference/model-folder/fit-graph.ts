@@ -10,7 +10,7 @@ import { FolderFiles } from './folder-files.js';
 import { note } from './read-from.js';
 import type { FolderSpec } from './read-model-folder.js';
 
-export type GraphView = Pick<ModelRunner, 'inputNames' | 'outputNames' | 'probe'>;
+type GraphView = Pick<ModelRunner, 'inputNames' | 'outputNames' | 'probe'>;
 
 export interface Probe {
   /** Token ids of a short text, special tokens included. */

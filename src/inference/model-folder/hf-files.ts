@@ -27,7 +27,6 @@ export const tokenizerConfigSchema = z
 
 /** modules.json (sentence-transformers): the module chain after the transformer. */
 export const modulesSchema = z.array(z.object({ path: z.string(), type: z.string() }).loose());
-export type StModule = z.infer<typeof modulesSchema>[number];
 
 /** 1_Pooling/config.json (sentence-transformers). */
 export const poolingConfigSchema = z

@@ -8,7 +8,7 @@ import type { Reading } from './read-from.js';
  * model_max_length above this means "no limit": transformers writes int(1e30) when it knows none.
  * Real limits are far below it.
  */
-export const UNSET_MODEL_MAX_LENGTH = 1_000_000;
+const UNSET_MODEL_MAX_LENGTH = 1_000_000;
 
 /**
  * Model types whose position ids start after the padding id (RoBERTa's scheme: padding_idx + 1, so 2

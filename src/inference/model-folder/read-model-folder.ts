@@ -4,7 +4,7 @@
 // graph is checked against the result by fitToGraph once a session is open.
 import type { Task } from '../model-spec.js';
 import { FolderFiles } from './folder-files.js';
-import { hfConfigSchema, tokenizerConfigSchema, type HfConfig } from './hf-files.js';
+import { hfConfigSchema, tokenizerConfigSchema } from './hf-files.js';
 import { labelsOf } from './labels.js';
 import { maxTokensOf } from './max-tokens.js';
 import { MODEL_JSON_KEYS, modelJsonSchema, type ModelJson } from './model-json.js';
@@ -32,7 +32,6 @@ export interface FolderSpec {
   modelJson: ModelJson;
   /** Embedding only: the sentence-transformers chain, when the folder has one. */
   chain?: SentenceTransformersChain;
-  config?: HfConfig;
   readFrom: ReadFrom;
   /** Things worth a warning at load (e.g. the requested variant is missing). */
   warnings: string[];
@@ -112,7 +111,6 @@ export async function readModelFolder(folder: string, variant: Variant, folderVe
     tokenizerConfig,
     modelJson,
     chain: chain.present ? chain : undefined,
-    config,
     readFrom,
     warnings,
   };

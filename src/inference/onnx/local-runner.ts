@@ -1,10 +1,10 @@
 // A ModelRunner on the main thread (INFERENCE_WORKERS=0): one onnxruntime session, one call at a
 // time. For debugging and single-core machines; onnxruntime-node runs a graph synchronously on the
 // calling thread, so a call here blocks the event loop and cannot be timed out.
-import * as ort from 'onnxruntime-node';
-import { outputFor, type CallInput, type CallOutput, type ModelRunner, type PostProcess, type ProbeResult } from '../runner.js';
+import type * as ort from 'onnxruntime-node';
+import { resolvePost, type CallInput, type CallOutput, type ModelRunner, type PostProcess, type ProbeResult } from '../runner.js';
 import { probeCall, runCall } from './run-call.js';
-import { chooseProviders, sessionOptions, type OnnxSettings } from './session-options.js';
+import { openSession, type OnnxSettings } from './session-options.js';
 
 export class LocalRunner implements ModelRunner {
   onCapacity: (() => void) | undefined;
@@ -19,9 +19,8 @@ export class LocalRunner implements ModelRunner {
   ) {}
 
   static async open(file: string, settings: OnnxSettings, warn: (msg: string, fields: Record<string, unknown>) => void): Promise<LocalRunner> {
-    const { providers, unavailable } = chooseProviders(settings.ORT_EXECUTION_PROVIDERS);
+    const { session, providers, unavailable } = await openSession(file, settings);
     if (unavailable.length > 0) warn('execution provider unavailable, falling back', { requested: unavailable, using: providers });
-    const session = await ort.InferenceSession.create(file, sessionOptions(settings, providers));
     return new LocalRunner(session, providers[0]!, settings.ORT_INTRA_OP_THREADS);
   }
 
@@ -46,7 +45,7 @@ export class LocalRunner implements ModelRunner {
   }
 
   async configure(post: PostProcess, padId: number): Promise<void> {
-    this.post = { ...post, output: outputFor(post, this.session.outputNames) } as Required<PostProcess>;
+    this.post = resolvePost(post, this.session.outputNames);
     this.padId = padId;
   }
 

@@ -7,7 +7,7 @@
 // machine can), a shorter one gets one single-threaded worker per core. A decision made once, from
 // a clear threshold, not tuned online.
 import type { Config } from '../../config/config.js';
-import type { ModelRunner } from '../runner.js';
+import { medianComputeMs, typicalSequence, type ModelRunner } from '../runner.js';
 import { LocalRunner } from './local-runner.js';
 import type { OnnxSettings } from './session-options.js';
 import { WorkerPool } from './worker-pool.js';
@@ -59,12 +59,8 @@ export async function openRunner(request: RunnerRequest, config: RunnerConfig, h
 }
 
 /** Median time of a one-text call at min(maxTokens, 128) tokens, after one untimed run. */
-async function typicalCallMs(runner: ModelRunner, request: RunnerRequest): Promise<number> {
-  const sequence = Math.max(2, Math.min(request.maxTokens, 128));
+function typicalCallMs(runner: ModelRunner, request: RunnerRequest): Promise<number> {
+  const sequence = typicalSequence(request.maxTokens);
   const output = runner.outputNames[0]!;
-  const call = () => runner.probe({ ids: new Int32Array(sequence).fill(request.padId), lengths: Int32Array.of(sequence) }, output, request.padId);
-  await call();
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) times.push((await call()).computeMs);
-  return times.sort((a, b) => a - b)[2]!;
+  return medianComputeMs(() => runner.probe({ ids: new Int32Array(sequence).fill(request.padId), lengths: Int32Array.of(sequence) }, output, request.padId));
 }

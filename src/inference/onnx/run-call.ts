@@ -1,32 +1,21 @@
 // One model call on an onnxruntime session, as a worker thread (or the main thread, with no workers)
 // runs it: ragged ids padded into the int64 matrices the graph takes, the graph run, and its output
 // post-processed into one row per text. Everything here is per-call CPU work kept off the event loop.
-import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { CallInput, CallOutput, PostProcess, ProbeResult } from '../runner.js';
 
 /** Transformer inputs the gateway knows how to fill, by their Hugging Face export names. */
 export const FEEDABLE_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 
-const LITTLE_ENDIAN = endianness() === 'LE';
-
 /**
  * Right-padded [rows, sequence] int64 matrix of `input` (ids, or 1 where `mask`). Written through an
- * Int32Array view of the int64 buffer: ids are small non-negative numbers, so the low word is the id
- * and the high word stays 0, without a BigInt per element.
+ * Int32Array view of the int64 buffer: ids are small non-negative numbers, so the low word (the first,
+ * little-endian: every build onnxruntime-node ships, as the cache's codec.ts assumes too) is the id and
+ * the high word stays 0, without a BigInt per element.
  */
 function fill(input: CallInput, sequence: number, value: 'ids' | 'mask', padId: number): BigInt64Array {
   const rows = input.lengths.length;
   const out = new BigInt64Array(rows * sequence);
-  if (!LITTLE_ENDIAN) {
-    let at = 0;
-    for (let r = 0; r < rows; r++) {
-      const n = input.lengths[r]!;
-      for (let i = 0; i < sequence; i++) out[r * sequence + i] = BigInt(i < n ? (value === 'ids' ? input.ids[at + i]! : 1) : value === 'ids' ? padId : 0);
-      at += n;
-    }
-    return out;
-  }
   const words = new Int32Array(out.buffer);
   let at = 0;
   for (let r = 0; r < rows; r++) {

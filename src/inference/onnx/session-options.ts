@@ -30,6 +30,13 @@ export function chooseProviders(requested: readonly string[]): ProviderChoice {
   return { providers, unavailable };
 }
 
+/** A session of `file` on the providers available of those asked for (chooseProviders). */
+export async function openSession(file: string, settings: OnnxSettings): Promise<ProviderChoice & { session: ort.InferenceSession }> {
+  const choice = chooseProviders(settings.ORT_EXECUTION_PROVIDERS);
+  const session = await ort.InferenceSession.create(file, sessionOptions(settings, choice.providers));
+  return { ...choice, session };
+}
+
 export function sessionOptions(settings: OnnxSettings, providers: string[]): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: providers,

@@ -2,11 +2,11 @@
 // post-process (runCall). onnxruntime-node runs a graph synchronously on the calling thread, so
 // running it here keeps the event loop free for HTTP and GraphQL while a call computes.
 import { parentPort } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
-import { outputFor, type PostProcess } from '../runner.js';
+import type * as ort from 'onnxruntime-node';
+import { resolvePost, type PostProcess } from '../runner.js';
 import { lowerThreadPriority } from '../thread-priority.js';
 import { probeCall, runCall } from './run-call.js';
-import { chooseProviders, sessionOptions } from './session-options.js';
+import { openSession } from './session-options.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -24,13 +24,13 @@ port.on('message', async (msg: WorkerRequest) => {
       case 'init': {
         // Before the session starts its threads, which inherit it: inference yields to the event loop.
         lowerThreadPriority(msg.nice);
-        const { providers, unavailable } = chooseProviders(msg.settings.ORT_EXECUTION_PROVIDERS);
-        session = await ort.InferenceSession.create(msg.file, sessionOptions(msg.settings, providers));
-        reply({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames], provider: providers[0]!, unavailable });
+        const opened = await openSession(msg.file, msg.settings);
+        session = opened.session;
+        reply({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames], provider: opened.providers[0]!, unavailable: opened.unavailable });
         return;
       }
       case 'configure':
-        post = { ...msg.post, output: outputFor(msg.post, session!.outputNames) } as Required<PostProcess>;
+        post = resolvePost(msg.post, session!.outputNames);
         padId = msg.padId;
         reply({ type: 'configured', id: msg.id, output: post.output });
         return;

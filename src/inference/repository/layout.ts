@@ -67,9 +67,10 @@ export async function readLayout(dir: string): Promise<RepositoryLayout> {
 async function readModel(name: string, dir: string): Promise<ModelFolders | undefined> {
   const base = { name, dir, rolloutFile: undefined, rolloutStamp: '', problem: undefined };
   const fail = (problem: string) => new ModelLoadError(dir, problem);
-  if (await hasMarkers(dir)) {
+  const badName = name.includes('@') ? `"${name}" cannot be a model name: "@" separates a name from a version in requests (rename the folder)` : undefined;
+  if (await isModelFolder(dir)) {
     const model: ModelFolders = { ...base, layout: 'single', versions: [{ version: undefined, folder: dir, stamp: await stampOf(dir) }] };
-    if (name.includes('@')) model.problem = fail(`"${name}" cannot be a model name: "@" separates a name from a version in requests (rename the folder)`);
+    if (badName) model.problem = fail(badName);
     const nested = await versionLike(dir);
     if (nested.length > 0) {
       model.problem = fail(
@@ -85,7 +86,7 @@ async function readModel(name: string, dir: string): Promise<ModelFolders | unde
   const problems: string[] = [];
   for (const entry of (await readdir(dir).catch(() => [] as string[])).sort()) {
     const folder = path.join(dir, entry);
-    if (entry.startsWith('.') || !(await isDir(folder)) || !(await hasMarkers(folder))) continue;
+    if (entry.startsWith('.') || !(await isDir(folder)) || !(await isModelFolder(folder))) continue;
     if (!VERSION_NAME.test(entry)) problems.push(`version folder "${entry}" is not a version name (letters, digits, . _ + - ; at most 64)`);
     else versions.push({ version: entry, folder, stamp: await stampOf(folder) });
   }
@@ -99,7 +100,7 @@ async function readModel(name: string, dir: string): Promise<ModelFolders | unde
     rolloutFile: hasRollout ? rolloutFile : undefined,
     rolloutStamp: hasRollout ? await stampOf(rolloutFile) : '',
   };
-  if (name.includes('@')) problems.unshift(`"${name}" cannot be a model name: "@" separates a name from a version in requests (rename the folder)`);
+  if (badName) problems.unshift(badName);
   if (versions.length === 0 && problems.length === 0) problems.push(`has ${ROLLOUT_FILE} but no version folders (${name}/<version>/ holding a model's files)`);
   if (problems.length > 0) model.problem = fail(problems.join('; '));
   return model;
@@ -115,7 +116,8 @@ async function versionLike(dir: string): Promise<string[]> {
   return out;
 }
 
-async function hasMarkers(folder: string): Promise<boolean> {
+/** Whether `folder` is a model's own folder (one version): it holds one of MODEL_MARKERS. */
+export async function isModelFolder(folder: string): Promise<boolean> {
   return (await Promise.all(MODEL_MARKERS.map((m) => exists(path.join(folder, m))))).some(Boolean);
 }
 
@@ -123,7 +125,7 @@ async function hasMarkers(folder: string): Promise<boolean> {
  * Paths, sizes and modification times of every file under `target` (links followed, hidden entries
  * and Markdown files, which the gateway does not read, skipped), as one string. A file is a stamp of itself.
  */
-export async function stampOf(target: string, depth = 4): Promise<string> {
+async function stampOf(target: string, depth = 4): Promise<string> {
   const lines: string[] = [];
   const walk = async (dir: string, rel: string, left: number): Promise<void> => {
     for (const entry of (await readdir(dir).catch(() => [] as string[])).sort()) {

@@ -5,10 +5,11 @@
 //     "canary": { "version": "1.1.0", "share": 0.1 },      ... except this share of texts, answered by the canary
 //     "shadow": { "version": "2.0.0", "sample": 0.25 } }   this share of the serving answers is also computed here, to compare
 // Every key is optional; without the file (or without "serving") the highest version serves.
-import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
 import { ModelLoadError } from '../../errors/errors.js';
-import { ROLLOUT_FILE, VERSION_NAME } from '../repository/layout.js';
+import { FolderFiles } from '../model-folder/folder-files.js';
+import { ROLLOUT_FILE, VERSION_NAME, type ModelFolders } from '../repository/layout.js';
 
 const version = z.string().regex(VERSION_NAME, 'a version folder name');
 const share = z.number().min(0).max(1);
@@ -31,34 +32,27 @@ export interface Rollout {
 }
 
 /** The rollout of a single-folder model: its one version serves. */
-export function singleRollout(version: string): Rollout {
+function singleRollout(version: string): Rollout {
   return { serving: version };
 }
 
-/** Reads and checks `file` (absent: undefined); bad JSON or keys fail naming the file. */
-export async function readRolloutFile(file: string | undefined, folder: string): Promise<RolloutFile | undefined> {
+/** Reads and checks `file` of `folder` (absent: undefined); bad JSON or keys fail naming the file. */
+async function readRolloutFile(file: string | undefined, folder: string): Promise<RolloutFile | undefined> {
   if (!file) return undefined;
-  const fail = (problem: string): never => {
-    throw new ModelLoadError(folder, problem);
-  };
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    return fail(`cannot read ${ROLLOUT_FILE}: ${(e as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    return fail(`${ROLLOUT_FILE} is not valid JSON: ${(e as Error).message}`);
-  }
-  const parsed = rolloutFileSchema.safeParse(value);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    return fail(`${ROLLOUT_FILE} is invalid: ${issues}; it may hold "serving", "canary": {"version", "share"} and "shadow": {"version", "sample"}`);
-  }
-  return parsed.data;
+  return new FolderFiles(folder).readOptional(
+    path.relative(folder, file),
+    rolloutFileSchema,
+    'it may hold "serving", "canary": {"version", "share"} and "shadow": {"version", "sample"}',
+  );
+}
+
+/**
+ * The rollout of a model laid out as `folders` whose versions are `versions`: a single folder's one
+ * version serves; several versions share traffic as rollout.json says (resolveRollout).
+ */
+export async function rolloutOf(folders: ModelFolders, versions: readonly string[]): Promise<Rollout> {
+  if (folders.layout === 'single') return singleRollout(versions[0]!);
+  return resolveRollout(await readRolloutFile(folders.rolloutFile, folders.dir), versions, folders.dir);
 }
 
 /** Numeric-aware order of version names: 1.9.0 < 1.10.0, v2 < v10. */
@@ -71,7 +65,7 @@ export function compareVersions(a: string, b: string): number {
  * them (every version named must be one of them; canary and shadow differ from the serving version).
  * Throws ModelLoadError naming the folder and the fix.
  */
-export function resolveRollout(file: RolloutFile | undefined, versions: readonly string[], folder: string): Rollout {
+function resolveRollout(file: RolloutFile | undefined, versions: readonly string[], folder: string): Rollout {
   const fail = (problem: string): never => {
     throw new ModelLoadError(folder, problem);
   };

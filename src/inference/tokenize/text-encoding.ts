@@ -16,8 +16,8 @@ export interface EncodeJob {
 }
 
 export interface TextEncoding {
-  /** One promise per job, settled when that text is tokenized. */
-  encode(model: Model, jobs: readonly EncodeJob[]): Promise<Encoding>[];
+  /** Settles when the job's text is tokenized. */
+  encode(model: Model, job: EncodeJob): Promise<Encoding>;
   close(): Promise<void>;
 }
 
@@ -28,15 +28,20 @@ export function encodeHere(model: Model, text: string): Encoding {
   return { encoded, ms: performance.now() - started };
 }
 
+/** encodeHere, its outcome handed to `resolve`, or what it threw to `reject`. */
+export function settleHere(model: Model, text: string, resolve: (e: Encoding) => void, reject: (e: Error) => void): void {
+  let encoding: Encoding;
+  try {
+    encoding = encodeHere(model, text);
+  } catch (e) {
+    return reject(e as Error);
+  }
+  resolve(encoding);
+}
+
 export class LocalEncoding implements TextEncoding {
-  encode(model: Model, jobs: readonly EncodeJob[]): Promise<Encoding>[] {
-    return jobs.map((job) => {
-      try {
-        return Promise.resolve(encodeHere(model, job.text));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    });
+  encode(model: Model, job: EncodeJob): Promise<Encoding> {
+    return new Promise((resolve, reject) => settleHere(model, job.text, resolve, reject));
   }
 
   async close(): Promise<void> {}

@@ -10,7 +10,7 @@ import { FairQueue } from '../../scheduler/fair-queue.js';
 import type { Model } from '../model.js';
 import { workerScript } from '../worker-script.js';
 import type { EncodedBatch, EncoderReply, EncoderRequest } from './protocol.js';
-import { encodeHere, type EncodeJob, type Encoding, type TextEncoding } from './text-encoding.js';
+import { settleHere, type EncodeJob, type Encoding, type TextEncoding } from './text-encoding.js';
 
 /** Most texts, and characters, per message to a thread. */
 const MAX_TEXTS_PER_MESSAGE = 64;
@@ -102,11 +102,7 @@ function settle(items: Pending[], batch: EncodedBatch): void {
 
 /** Tokenizes on the event loop what no thread could. */
 function fallback(item: Pending): void {
-  try {
-    item.resolve(encodeHere(item.model, item.text));
-  } catch (e) {
-    item.reject(e as Error);
-  }
+  settleHere(item.model, item.text, item.resolve, item.reject);
 }
 
 export class TokenizerPool implements TextEncoding {
@@ -137,18 +133,16 @@ export class TokenizerPool implements TextEncoding {
     return this.threads.length;
   }
 
-  encode(model: Model, jobs: readonly EncodeJob[]): Promise<Encoding>[] {
+  /** Queues the text; the texts asked for in one turn of the event loop are sent to threads together. */
+  encode(model: Model, job: EncodeJob): Promise<Encoding> {
     // A prefix of about 8 characters per token is what a long text costs to tokenize (text-encoder.ts).
     const longest = Math.max(1024, model.spec.maxTokens * 32);
-    const out = jobs.map(
-      (job) =>
-        new Promise<Encoding>((resolve, reject) => {
-          if (this.closed || this.threads.length === 0) return this.onEventLoop({ model, text: job.text, cost: 0, resolve, reject });
-          const item: Pending = { model, text: job.text, cost: Math.min(job.text.length, longest) + 1, resolve, reject };
-          const dropped = this.pending.push(job.client, item, item.cost);
-          dropped?.item.reject(new OverloadedError('too many texts waiting to be tokenized; retry later', { retryAfterMs: 1_000 }));
-        }),
-    );
+    const out = new Promise<Encoding>((resolve, reject) => {
+      if (this.closed || this.threads.length === 0) return this.onEventLoop({ model, text: job.text, cost: 0, resolve, reject });
+      const item: Pending = { model, text: job.text, cost: Math.min(job.text.length, longest) + 1, resolve, reject };
+      const dropped = this.pending.push(job.client, item, item.cost);
+      dropped?.item.reject(new OverloadedError('too many texts waiting to be tokenized; retry later', { retryAfterMs: 1_000 }));
+    });
     if (!this.pumpQueued) {
       this.pumpQueued = true;
       queueMicrotask(() => {

@@ -62,6 +62,20 @@ export function decode(encoded: unknown): CachedResult | undefined {
   return result && isValidResult(result) ? result : undefined;
 }
 
+/**
+ * decode() for a string known to be good: one this process encoded (encodeValid) or decoded already.
+ * No checksum or validation, only the parse; anything else is a bug (it may throw or answer wrongly).
+ */
+export function decodeTrusted(encoded: string): CachedResult {
+  const wire = JSON.parse(encoded.slice(PREFIX.length + CHECKSUM_CHARS + 1)) as Wire;
+  const meta = { tokens: wire.t, truncated: wire.x };
+  if (wire.k === 'c') return { kind: 'classification', scores: wire.s.map(([label, score]) => ({ label, score })), ...meta };
+  // A fresh, aligned copy (Buffer.from may return a slice of a shared pool).
+  const vector = new Float32Array(wire.d);
+  new Uint8Array(vector.buffer).set(Buffer.from(wire.v, 'base64'));
+  return { kind: 'embedding', vector, ...meta };
+}
+
 export function isValidResult(r: CachedResult): boolean {
   if (typeof r !== 'object' || r === null) return false;
   if (!Number.isSafeInteger(r.tokens) || r.tokens < 0 || typeof r.truncated !== 'boolean') return false;

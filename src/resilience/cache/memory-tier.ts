@@ -5,7 +5,7 @@
 // read hands out a fresh copy, so a caller that changes a result in place cannot alter what later
 // requests get.
 import { LRUCache } from 'lru-cache';
-import { decode, type CachedResult } from './codec.js';
+import { decodeTrusted, type CachedResult } from './codec.js';
 
 export interface MemoryTierOptions {
   maxEntries: number;
@@ -36,11 +36,13 @@ export class MemoryTier {
 
   get(key: string): CachedResult | undefined {
     const encoded = this.lru.get(key);
-    return encoded === undefined ? undefined : decode(encoded);
+    // Only good entries get in (see set): parsed, not checked again.
+    return encoded === undefined ? undefined : decodeTrusted(encoded);
   }
 
   /**
-   * `encoded`: the result as codec.ts encodes it (encodeValid). `ttlMs` shortens the entry's life below
+   * `encoded`: the result as codec.ts encodes it, and known to be good: encoded here (encodeValid) or
+   * read from Redis and decoded (decode) without fault. `ttlMs` shortens the entry's life below
    * the tier's TTL (an entry copied from Redis keeps its expiry).
    */
   set(key: string, encoded: string, ttlMs?: number): void {

@@ -65,10 +65,7 @@ export class ResultCache {
 
   /** The cached result for `key`, or undefined (miss, Redis unreachable or slow, corrupt entry). Never rejects. */
   async get(key: string): Promise<CachedResult | undefined> {
-    const local = this.memory.get(key);
-    this.onLookup('memory', local ? 'hit' : 'miss');
-    if (local || !this.redis) return local;
-    return this.fromRedis(key);
+    return (await this.getMany([key]))[0];
   }
 
   private async fromRedis(key: string): Promise<CachedResult | undefined> {
